@@ -1,0 +1,1 @@
+# checkers/: see the README of this folder.

@@ -1,0 +1,358 @@
+#include "common/state_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mpp {
+namespace {
+
+const char kCorruptSyntax[] = "state file is corrupt (bad syntax)";
+
+struct Line {
+  const char* p;
+  size_t len;  // without the newline
+};
+
+// Takes the next line of [*pos, end); false if there is no complete line.
+bool TakeLine(const char** pos, const char* end, Line* line) {
+  if (*pos >= end) return false;
+  const char* nl = static_cast<const char*>(memchr(*pos, '\n', static_cast<size_t>(end - *pos)));
+  if (nl == nullptr) return false;
+  line->p = *pos;
+  line->len = static_cast<size_t>(nl - *pos);
+  *pos = nl + 1;
+  return true;
+}
+
+bool ParseInt(const char* s, size_t len, int64_t* out) {
+  bool neg = false;
+  if (len > 0 && s[0] == '-') {
+    neg = true;
+    ++s;
+    --len;
+  }
+  if (len == 0 || len > 18) return false;
+  int64_t v = 0;
+  for (size_t i = 0; i < len; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = neg ? -v : v;
+  return true;
+}
+
+// "KEY NUMBER" with KEY given.
+bool HeaderNumber(const char** pos, const char* end, const char* key, int64_t* out) {
+  Line l;
+  if (!TakeLine(pos, end, &l)) return false;
+  size_t klen = strlen(key);
+  if (l.len <= klen + 1 || memcmp(l.p, key, klen) != 0 || l.p[klen] != ' ') return false;
+  return ParseInt(l.p + klen + 1, l.len - klen - 1, out);
+}
+
+bool StartsWith(const Line& l, const char* word, size_t n) {
+  return l.len > n && memcmp(l.p, word, n) == 0 && l.p[n] == ' ';
+}
+
+// Splits a line into up to max fields separated by single spaces. With
+// rest_last, the last field takes the rest of the line, spaces included.
+// Empty fields are malformed. Returns the field count or -1.
+int Split(const Line& l, Text* fields, int max, bool rest_last) {
+  int n = 0;
+  const char* p = l.p;
+  const char* end = l.p + l.len;
+  while (p < end) {
+    if (n == max) return -1;
+    const char* sp = (rest_last && n == max - 1)
+                         ? nullptr
+                         : static_cast<const char*>(memchr(p, ' ', static_cast<size_t>(end - p)));
+    const char* stop = sp ? sp : end;
+    if (stop == p) return -1;
+    fields[n].data = p;
+    fields[n].len = static_cast<size_t>(stop - p);
+    ++n;
+    p = sp ? sp + 1 : end;
+    if (sp && p == end) return -1;  // trailing space
+  }
+  return n;
+}
+
+bool ParseAddressField(const Text& t, Address* a) {
+  const char* why;
+  return ParseAddress(t.data, t.len, a, &why);
+}
+
+bool IsStateName(const Text& t) {
+  return t.Equals("UNKNOWN") || t.Equals("ACTIVE") || t.Equals("STANDBY") || t.Equals("FAIL") ||
+         t.Equals("OFFLINE");
+}
+
+bool IsStatusName(const Text& t) {
+  return t.Equals("OK") || t.Equals("INFO") || t.Equals("WARN") || t.Equals("CRITICAL") ||
+         t.Equals("FAIL");
+}
+
+bool ParseNodeLine(const Line& l, NodeRecord* out) {
+  Text f[10];
+  if (Split(l, f, 10, true) != 10) return false;
+  out->pool = f[1];
+  out->name = f[2];
+  out->type = f[3];
+  out->state = f[4];
+  out->status = f[5];
+  out->address_text = f[6];
+  out->reason = f[9];
+  if (!(f[3].Equals("PRIMARY") || f[3].Equals("SECONDARY"))) return false;
+  if (!IsStateName(f[4]) || !IsStatusName(f[5])) return false;
+  if (!ParseAddressField(f[6], &out->address)) return false;
+  if (f[7].Equals("-")) {
+    out->lag_s = -1;
+  } else if (!ParseInt(f[7].data, f[7].len, &out->lag_s) || out->lag_s < 0) {
+    return false;
+  }
+  return ParseInt(f[8].data, f[8].len, &out->since_ms) && out->since_ms >= 0;
+}
+
+bool ParseVsLine(const Line& l, DestRecord* out) {
+  Text f[5];
+  if (Split(l, f, 5, false) != 5) return false;
+  if (!(f[2].Equals("rw") || f[2].Equals("ro"))) return false;
+  out->vs = f[1];
+  out->role = f[2];
+  out->vs_address_text = f[4];
+  return ParseAddressField(f[4], &out->vs_address);
+}
+
+bool ParseDestLine(const Line& l, const DestRecord& vs, DestRecord* out) {
+  Text f[6];
+  if (Split(l, f, 6, false) != 6) return false;
+  if (vs.vs.data == nullptr || f[1].len != vs.vs.len || memcmp(f[1].data, vs.vs.data, f[1].len) != 0)
+    return false;  // a dest must follow its own vs line
+  *out = vs;
+  out->node = f[2];
+  out->node_address_text = f[3];
+  if (!ParseAddressField(f[3], &out->node_address)) return false;
+  if (f[4].Equals("up")) {
+    out->up = true;
+  } else if (f[4].Equals("down")) {
+    out->up = false;
+  } else {
+    return false;
+  }
+  return ParseInt(f[5].data, f[5].len, &out->weight) && out->weight >= 0 && out->weight <= 65535;
+}
+
+}  // namespace
+
+bool Text::Equals(const char* s) const {
+  size_t n = strlen(s);
+  return n == len && memcmp(data, s, n) == 0;
+}
+
+StateError ParseStateFile(const char* data, size_t len, StateFile* out, const char** why) {
+  *why = kCorruptSyntax;
+  if (len == 0) {
+    *why = "state file is empty";
+    return StateError::kCorrupt;
+  }
+  if (data[len - 1] != '\n') {
+    *why = "state file is corrupt (no final newline: truncated?)";
+    return StateError::kCorrupt;
+  }
+  const char* pos = data;
+  const char* end = data + len;
+  int64_t version;
+  if (!HeaderNumber(&pos, end, "mpp-state", &version)) {
+    *why = "not an MPP state file";
+    return StateError::kCorrupt;
+  }
+  if (version < kStateVersionOldest || version > kStateVersionCurrent) {
+    *why = "state file has an unknown version";
+    return StateError::kUnknownVersion;
+  }
+  StateFile f;
+  f.data = data;
+  f.len = len;
+  f.header.version = static_cast<int>(version);
+  if (!HeaderNumber(&pos, end, "pid", &f.header.pid) ||
+      !HeaderNumber(&pos, end, "seq", &f.header.seq) ||
+      !HeaderNumber(&pos, end, "time_ms", &f.header.time_ms) ||
+      !HeaderNumber(&pos, end, "interval_ms", &f.header.interval_ms) ||
+      !HeaderNumber(&pos, end, "stale_after_ms", &f.header.stale_after_ms) ||
+      f.header.stale_after_ms <= 0 || f.header.interval_ms <= 0) {
+    *why = "state file is corrupt (bad header)";
+    return StateError::kCorrupt;
+  }
+  f.body = pos;
+  // Every body line starts with a known word; the last line is "end".
+  Line l;
+  while (TakeLine(&pos, end, &l)) {
+    if (l.len == 3 && memcmp(l.p, "end", 3) == 0) {
+      if (pos != end) return StateError::kCorrupt;
+      f.body_end = l.p;
+      *out = f;
+      *why = nullptr;
+      return StateError::kOk;
+    }
+    if (!(StartsWith(l, "node", 4) || StartsWith(l, "dest", 4) || StartsWith(l, "pool", 4) ||
+          StartsWith(l, "vs", 2)))
+      return StateError::kCorrupt;
+  }
+  *why = "state file is corrupt (no end line: truncated?)";
+  return StateError::kCorrupt;
+}
+
+StateError LoadStateFile(const char* path, char* buf, size_t cap, StateFile* out,
+                         const char** why) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      *why = "state file is missing";
+      return StateError::kMissing;
+    }
+    *why = "state file is unreadable";
+    return StateError::kUnreadable;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    *why = "state file is unreadable";
+    return StateError::kUnreadable;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    *why = "state file is not a regular file";
+    return StateError::kNotRegularFile;
+  }
+  if (static_cast<uint64_t>(st.st_size) >= cap) {
+    close(fd);
+    *why = "state file is too large";
+    return StateError::kTooLarge;
+  }
+  // Read to EOF: the file is replaced by rename, never rewritten in place, so
+  // the open descriptor sees one complete version.
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + got, cap - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      *why = "state file is unreadable";
+      return StateError::kUnreadable;
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+    if (got == cap) {
+      close(fd);
+      *why = "state file is too large";
+      return StateError::kTooLarge;
+    }
+  }
+  close(fd);
+  return ParseStateFile(buf, got, out, why);
+}
+
+StateCursor BeginRecords(const StateFile& f) {
+  StateCursor c;
+  c.pos = f.body;
+  c.end = f.body_end;
+  return c;
+}
+
+bool NextNode(StateCursor* c, NodeRecord* out) {
+  Line l;
+  while (TakeLine(&c->pos, c->end, &l)) {
+    if (!StartsWith(l, "node", 4)) continue;
+    if (!ParseNodeLine(l, out)) {
+      c->error = true;
+      c->why = "state file is corrupt (bad node line)";
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+bool NextDest(StateCursor* c, DestRecord* out) {
+  Line l;
+  while (TakeLine(&c->pos, c->end, &l)) {
+    if (StartsWith(l, "vs", 2)) {
+      DestRecord vs;
+      if (!ParseVsLine(l, &vs)) {
+        c->error = true;
+        c->why = "state file is corrupt (bad vs line)";
+        return false;
+      }
+      c->current_vs = vs;
+    } else if (StartsWith(l, "dest", 4)) {
+      if (!ParseDestLine(l, c->current_vs, out)) {
+        c->error = true;
+        c->why = "state file is corrupt (bad dest line)";
+        return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+bool FindDestByName(const StateFile& f, const char* vs, const char* node, DestRecord* out,
+                    const char** why) {
+  StateCursor c = BeginRecords(f);
+  bool vs_seen = false;
+  DestRecord d;
+  while (NextDest(&c, &d)) {
+    if (!d.vs.Equals(vs)) continue;
+    vs_seen = true;
+    if (d.node.Equals(node)) {
+      *out = d;
+      return true;
+    }
+  }
+  if (c.error) {
+    *why = c.why;
+  } else {
+    *why = vs_seen ? "node is not in this virtual server" : "no such virtual server in the state file";
+  }
+  return false;
+}
+
+bool FindDestByAddress(const StateFile& f, const Address& vs, const Address& node,
+                       DestRecord* out, const char** why) {
+  StateCursor c = BeginRecords(f);
+  bool vs_seen = false;
+  DestRecord d;
+  while (NextDest(&c, &d)) {
+    if (d.vs_address != vs) continue;
+    vs_seen = true;
+    if (d.node_address == node) {
+      *out = d;
+      return true;
+    }
+  }
+  if (c.error) {
+    *why = c.why;
+  } else {
+    *why = vs_seen ? "real server is not in this virtual server"
+                   : "no virtual server with that address in the state file";
+  }
+  return false;
+}
+
+bool FindNode(const StateFile& f, const Text& name, NodeRecord* out, const char** why) {
+  StateCursor c = BeginRecords(f);
+  NodeRecord n;
+  while (NextNode(&c, &n)) {
+    if (n.name.len == name.len && memcmp(n.name.data, name.data, name.len) == 0) {
+      *out = n;
+      return true;
+    }
+  }
+  *why = c.error ? c.why : "no such node in the state file";
+  return false;
+}
+
+}  // namespace mpp

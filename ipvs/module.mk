@@ -1,0 +1,1 @@
+# ipvs/: see the README of this folder.

@@ -1,0 +1,100 @@
+// The configuration of mppstate (and of mpp-ipvs, which reads the same file):
+// doc/config.md is the reference. Parsing is strict and reports every error
+// as "file:line: message".
+// Thread-safety: a Config is an immutable value once parsed.
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "common/names.h"
+
+namespace mpp {
+
+struct NodeConfig {
+  std::string name;
+  Address address;
+  int weight = 1;  // the IPVS weight when up
+  int line = 0;    // where the section starts, for messages
+};
+
+enum class DemotedRecovery { kManual, kAuto };
+
+struct PoolConfig {
+  std::string name;
+  std::vector<int> nodes;  // indexes into Config::nodes, priority order
+  Status failover_at = Status::kWarn;
+  int recover_after = 3;            // clean polls before STATUS returns to OK
+  int64_t max_lag_ms = 10000;       // a standby serves reads up to this lag
+  int64_t max_promote_lag_ms = 30000;
+  int64_t promote_wait_ms = 0;      // wait for the best candidate's relay log
+  int64_t election_timeout_ms = 10000;
+  bool failback = false;
+  DemotedRecovery demoted_recovery = DemotedRecovery::kManual;
+  bool manage_read_only = false;
+  int line = 0;
+};
+
+enum class IpvsForward { kMasq, kDirect, kTunnel };
+enum class IpvsProtocol { kTcp, kUdp };
+
+struct VsConfig {
+  std::string name;
+  Address address;
+  int pool = -1;  // index into Config::pools
+  VsRole role = VsRole::kReadWrite;
+  Status rw_down_at = Status::kFail;  // rw: ACTIVE is down from this STATUS on
+  bool ro_fallback_to_active = true;  // ro: the ACTIVE serves reads if no standby can
+  IpvsProtocol protocol = IpvsProtocol::kTcp;
+  IpvsForward forward = IpvsForward::kMasq;
+  uint32_t upper_threshold = 0;
+  uint32_t lower_threshold = 0;
+  int line = 0;
+};
+
+enum class IpvsOnDown { kQuiesce, kRemove };
+
+struct IpvsConfig {
+  bool enabled = false;  // true when an [ipvs] section is present
+  IpvsOnDown on_down = IpvsOnDown::kQuiesce;
+  int64_t reconcile_interval_ms = 5000;
+};
+
+struct Config {
+  std::string path;  // the file it came from, for messages
+  int64_t interval_ms = 1000;
+  int64_t connect_timeout_ms = 1000;
+  int64_t query_timeout_ms = 1000;
+  int64_t stale_after_ms = 30000;
+  std::string state_dir = "/run/mpp";
+  std::string credentials = "/etc/mpp/client.cnf";
+  std::string check_query = "SELECT 1";
+  std::vector<Address> checkpoints;
+  std::string notify;  // program run on every STATE change; empty: none
+  int64_t notify_timeout_ms = 10000;
+
+  std::vector<NodeConfig> nodes;
+  std::vector<PoolConfig> pools;
+  std::vector<VsConfig> vss;
+  IpvsConfig ipvs;
+
+  int FindNode(const std::string& name) const;
+  int FindPool(const std::string& name) const;
+  int FindVs(const std::string& name) const;
+  // The pool a node belongs to, or -1.
+  int PoolOfNode(int node) const;
+};
+
+// Parses config text. name is used in messages ("name:line: ..."). Appends
+// every error to *errors; returns true only if there is none.
+bool ParseConfig(const std::string& text, const std::string& name, Config* out,
+                 std::vector<std::string>* errors);
+
+// Reads and parses a file, then checks the credentials file it names (see
+// credentials.h).
+bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* errors);
+
+}  // namespace mpp

@@ -1,0 +1,656 @@
+#include "mppstate/evaluation.h"
+
+#include <algorithm>
+
+namespace mpp {
+namespace {
+
+Status MaxStatus(Status a, Status b) { return a > b ? a : b; }
+
+// One step up the ladder per failed poll: 1 INFO, 2 WARN, 3 CRITICAL, 4 FAIL.
+Status StatusFromFailures(int failed) {
+  if (failed <= 0) return Status::kOk;
+  if (failed >= 4) return Status::kFail;
+  return static_cast<Status>(failed);
+}
+
+std::string Seconds(int64_t ms) {
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// The STATUS that polls alone justify (no replication conditions).
+Status PollLevel(const NodeEval& n) {
+  Status s = StatusFromFailures(n.failed_polls);
+  PollOutcome o = n.last.outcome;
+  if (o == PollOutcome::kAccessDenied || o == PollOutcome::kTooManyConnections)
+    s = MaxStatus(s, Status::kInfo);
+  return s;
+}
+
+std::string PollProblem(const NodeEval& n) {
+  const PollResult& p = n.last;
+  std::string what = PollOutcomeName(p.outcome);
+  if (p.error_code != 0) what += " (" + std::to_string(p.error_code) + ")";
+  if (!p.error.empty()) what += ": " + p.error;
+  if (PollFailed(p.outcome)) {
+    return what + " [" + std::to_string(n.failed_polls) + " failed poll" +
+           (n.failed_polls == 1 ? "" : "s") + "]";
+  }
+  if (p.outcome == PollOutcome::kAccessDenied || p.outcome == PollOutcome::kTooManyConnections)
+    return "server alive but " + what + "; not a reason to fail over";
+  if (n.failed_polls > 0)
+    return "recovering: " + std::to_string(n.clean_polls) + " clean poll" +
+           (n.clean_polls == 1 ? "" : "s") + " after " + std::to_string(n.failed_polls) + " failed";
+  return "";
+}
+
+bool SameAddress(const Address& a, const Address& b) { return a.kind != Address::kNone && a == b; }
+
+// The lag a standby can be trusted with: only while both threads run.
+int64_t TrustedLag(const PollResult& p) {
+  if (p.outcome != PollOutcome::kOk || !p.repl.configured) return -1;
+  if (p.repl.io != IoThread::kYes || !p.repl.sql_running) return -1;
+  return p.repl.lag_s;
+}
+
+struct Condition {
+  Status level = Status::kOk;
+  std::string why;
+  void Raise(Status s, const std::string& w) {
+    if (s > level) {
+      level = s;
+      why = w;
+    }
+  }
+};
+
+// Replication conditions of a node given the pool's ACTIVE (after this
+// round's decisions) and whether the ACTIVE's poll failed this round.
+Condition ReplicationCondition(const Config& cfg, const Evaluation& ev, const PoolConfig& pool,
+                               int node, int active, bool active_failing) {
+  Condition c;
+  const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  const PollResult& p = n.last;
+  if (p.outcome != PollOutcome::kOk) return c;
+  const ReplicationStatus& r = p.repl;
+  std::string io_why = r.io == IoThread::kConnecting ? "IO thread connecting" : "IO thread stopped";
+  if (r.io_errno != 0) io_why += " (" + std::to_string(r.io_errno) + ": " + r.io_error + ")";
+  std::string sql_why = "SQL thread stopped";
+  if (r.sql_errno != 0) sql_why = "SQL thread error (" + std::to_string(r.sql_errno) + ": " + r.sql_error + ")";
+  bool io_bad = r.io != IoThread::kYes || r.io_errno != 0;
+  bool sql_bad = !r.sql_running || r.sql_errno != 0;
+
+  if (node == active) {
+    // Master-master: the writer's own replication is reported, never fatal.
+    if (r.configured && (io_bad || sql_bad))
+      c.Raise(Status::kInfo, "replication on the ACTIVE: " + (sql_bad ? sql_why : io_why));
+    return c;
+  }
+  if (!r.configured) {
+    c.Raise(Status::kWarn, "not a replica (no replication configured)");
+    return c;
+  }
+  if (active >= 0) {
+    const Address& writer = cfg.nodes[static_cast<size_t>(active)].address;
+    if (!SameAddress(r.source, writer)) {
+      c.Raise(Status::kWarn, "replicates from " + r.source_text + ", not from the ACTIVE " +
+                                 cfg.nodes[static_cast<size_t>(active)].name);
+    }
+  }
+  if (sql_bad) c.Raise(Status::kCritical, sql_why);
+  if (io_bad) {
+    // When the writer dies every replica loses it: that is the failover's
+    // cause, not a fault of the replica.
+    c.Raise(active_failing ? Status::kInfo : Status::kWarn,
+            active_failing ? io_why + ": the ACTIVE is failing" : io_why);
+  } else if (!sql_bad) {
+    if (r.lag_s < 0) {
+      c.Raise(Status::kWarn, "lag unknown");
+    } else if (r.lag_s * 1000 > pool.max_lag_ms) {
+      c.Raise(Status::kWarn, "lag " + std::to_string(r.lag_s) + "s > max_lag " + Seconds(pool.max_lag_ms));
+    }
+  }
+  return c;
+}
+
+bool IsCandidateForElection(const NodeEval& n, const PoolConfig& pool) {
+  return !n.offline && !n.demoted && n.polled && n.last.outcome == PollOutcome::kOk &&
+         PollLevel(n) < pool.failover_at;
+}
+
+// How strongly a node looks like the writer of the pool: it is the source
+// of other nodes' replication, and it is writable.
+int WriterScore(const Config& cfg, const Evaluation& ev, const PoolConfig& pool, int node) {
+  int score = 0;
+  const Address& addr = cfg.nodes[static_cast<size_t>(node)].address;
+  for (int other : pool.nodes) {
+    if (other == node) continue;
+    const PollResult& p = ev.nodes[static_cast<size_t>(other)].last;
+    if (p.outcome == PollOutcome::kOk && p.repl.configured && SameAddress(p.repl.source, addr)) {
+      score += 2;
+      break;
+    }
+  }
+  if (!ev.nodes[static_cast<size_t>(node)].last.read_only) score += 1;
+  return score;
+}
+
+class PoolRound {
+ public:
+  PoolRound(const Config& cfg, int pool, const RoundInput& in, Evaluation* ev)
+      : cfg_(cfg), pool_(cfg.pools[static_cast<size_t>(pool)]), pool_index_(pool), in_(in), ev_(*ev),
+        pe_(ev->pools[static_cast<size_t>(pool)]) {}
+
+  void Run();
+
+ private:
+  NodeEval& Node(int n) { return ev_.nodes[static_cast<size_t>(n)]; }
+  const std::string& Name(int n) { return cfg_.nodes[static_cast<size_t>(n)].name; }
+  void SetState(int n, State s, TransitionCause cause, const std::string& why);
+  void Elect();
+  void Failover(int active);
+  void Failback(int active);
+  void AssignOthers(int active, bool active_failing);
+
+  const Config& cfg_;
+  const PoolConfig& pool_;
+  int pool_index_;
+  const RoundInput& in_;
+  Evaluation& ev_;
+  PoolEval& pe_;
+};
+
+void PoolRound::SetState(int n, State s, TransitionCause cause, const std::string& why) {
+  NodeEval& ne = Node(n);
+  if (ne.state == s) return;
+  ev_.transitions.push_back(Transition{n, ne.state, s, cause});
+  ne.state = s;
+  ne.state_reason = why;
+}
+
+void PoolRound::Elect() {
+  int chosen = -1;
+  std::string why;
+  if (pe_.recorded_active >= 0 && IsCandidateForElection(Node(pe_.recorded_active), pool_)) {
+    chosen = pe_.recorded_active;
+    why = "elected: ACTIVE in the previous state file";
+  } else {
+    int best_score = -1;
+    for (int n : pool_.nodes) {
+      if (!IsCandidateForElection(Node(n), pool_)) continue;
+      int score = WriterScore(cfg_, ev_, pool_, n);
+      if (score > best_score) {
+        best_score = score;
+        chosen = n;
+      }
+    }
+    if (chosen >= 0) {
+      why = best_score >= 2   ? "elected: replication source of the pool"
+            : best_score == 1 ? "elected: writable"
+                              : "elected: first healthy node in priority order";
+    }
+  }
+  if (chosen < 0) {
+    pe_.note = "no node can be ACTIVE: none is healthy";
+    return;
+  }
+  pe_.elected = true;
+  pe_.recorded_active = -1;
+  pe_.active_by_switchover = false;
+  pe_.note.clear();
+  SetState(chosen, State::kActive, TransitionCause::kElection, why);
+}
+
+void PoolRound::Failover(int active) {
+  if (pe_.trouble_since_ms < 0) pe_.trouble_since_ms = in_.now_ms;
+  // Candidates in priority order; the one that received the most of the old
+  // writer's data wins, priority breaks ties and incomparable histories.
+  int best = -1;
+  std::string refusals;
+  for (int n : pool_.nodes) {
+    if (n == active || Node(n).state != State::kStandby) continue;
+    std::string no = WhyNotEligible(cfg_, ev_, pool_index_, active, n);
+    if (!no.empty()) {
+      refusals += (refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
+      continue;
+    }
+    if (best < 0 || ComparePositions(Node(n).last.repl.received, Node(best).last.repl.received) == 1)
+      best = n;
+  }
+  // Optionally give a standby that received more, but has not applied it
+  // yet, a bounded time to catch up rather than lose its extra data.
+  if (pool_.promote_wait_ms > 0 && in_.now_ms - pe_.trouble_since_ms < pool_.promote_wait_ms) {
+    for (int n : pool_.nodes) {
+      const NodeEval& ne = Node(n);
+      if (n == active || ne.state != State::kStandby || ne.last.outcome != PollOutcome::kOk) continue;
+      const ReplicationStatus& r = ne.last.repl;
+      if (!r.configured || !r.sql_running || r.sql_errno != 0 || r.relay_applied) continue;
+      if (best >= 0 && ComparePositions(r.received, Node(best).last.repl.received) != 1) continue;
+      pe_.note = "waiting up to " + Seconds(pool_.promote_wait_ms) + " for " + Name(n) +
+                 " to apply its relay log before failover";
+      return;
+    }
+  }
+  if (best < 0) {
+    pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is eligible" +
+               (refusals.empty() ? std::string(": no standby") : ": " + refusals);
+    return;
+  }
+  std::string cause = Name(active) + " " + StatusName(PollLevel(Node(active)));
+  std::string problem = PollProblem(Node(active));
+  if (!problem.empty()) cause += ": " + problem;
+  SetState(best, State::kActive, TransitionCause::kFailover, "promoted: " + cause);
+  SetState(active, State::kFail, TransitionCause::kFailover,
+           "demoted in favour of " + Name(best) + "; `mppctl recover " + Name(active) + "` when its data is checked");
+  Node(active).demoted = true;
+  Node(active).healthy_rounds = 0;
+  pe_.active_by_switchover = false;
+  pe_.trouble_since_ms = -1;
+  pe_.note = "failover: " + Name(active) + " -> " + Name(best);
+}
+
+void PoolRound::Failback(int active) {
+  int primary = pool_.nodes[0];
+  if (!pool_.failback || active == primary || pe_.active_by_switchover) return;
+  const NodeEval& p = Node(primary);
+  if (p.state != State::kStandby || p.offline || PollLevel(p) != Status::kOk ||
+      p.last.outcome != PollOutcome::kOk)
+    return;
+  const ReplicationStatus& r = p.last.repl;
+  bool caught_up = r.configured && SameAddress(r.source, cfg_.nodes[static_cast<size_t>(active)].address) &&
+                   r.io == IoThread::kYes && r.sql_running && r.sql_errno == 0 && r.relay_applied &&
+                   r.lag_s == 0;
+  if (!caught_up) return;
+  SetState(primary, State::kActive, TransitionCause::kFailback, "failback: PRIMARY is OK and caught up");
+  SetState(active, State::kStandby, TransitionCause::kFailback, "failback to " + Name(primary));
+  pe_.note = "failback: " + Name(active) + " -> " + Name(primary);
+}
+
+void PoolRound::AssignOthers(int active, bool active_failing) {
+  for (int n : pool_.nodes) {
+    NodeEval& ne = Node(n);
+    Condition c = ReplicationCondition(cfg_, ev_, pool_, n, active, active_failing);
+    Status level = MaxStatus(PollLevel(ne), c.level);
+    bool healthy = ne.polled && ne.last.outcome == PollOutcome::kOk && level <= Status::kInfo;
+    ne.healthy_rounds = healthy ? ne.healthy_rounds + 1 : 0;
+    ne.status = level;
+    std::string problem = PollProblem(ne);
+    ne.reason = !problem.empty() && PollLevel(ne) >= c.level ? problem : c.why;
+    if (n == active) continue;
+
+    if (ne.offline) {
+      SetState(n, State::kOffline, TransitionCause::kOperator, "taken offline by an operator");
+      continue;
+    }
+    if (!pe_.elected || !ne.polled) continue;  // stays UNKNOWN until known
+    if (ne.demoted) {
+      bool auto_ok = pool_.demoted_recovery == DemotedRecovery::kAuto &&
+                     ne.healthy_rounds >= pool_.recover_after;
+      if (!auto_ok) {
+        SetState(n, State::kFail, TransitionCause::kHealth, ne.state_reason);
+        continue;
+      }
+      ne.demoted = false;
+    }
+    if (level >= pool_.failover_at) {
+      SetState(n, State::kFail, TransitionCause::kHealth,
+               std::string("failing: ") + (ne.reason.empty() ? StatusName(level) : ne.reason));
+    } else if (ne.state == State::kFail && ne.healthy_rounds < pool_.recover_after) {
+      // anti-flap: a failed standby comes back after recover_after good rounds
+    } else {
+      SetState(n, State::kStandby, TransitionCause::kHealth,
+               ne.state == State::kFail ? "recovered" : "standby");
+    }
+  }
+}
+
+void PoolRound::Run() {
+  int active = ev_.ActiveOf(cfg_, pool_index_);
+  if (active < 0) {
+    if (pe_.first_round_ms < 0) pe_.first_round_ms = in_.now_ms;
+    bool all_polled = true;
+    for (int n : pool_.nodes) all_polled = all_polled && Node(n).polled;
+    if (pe_.elected || all_polled || in_.now_ms - pe_.first_round_ms >= pool_.election_timeout_ms) {
+      Elect();
+    } else {
+      pe_.note = "waiting for every node's first poll before the first election";
+    }
+  } else {
+    Status level = PollLevel(Node(active));
+    if (Node(active).last.outcome == PollOutcome::kOk) {
+      // The standbys' lag while the writer was healthy: what promotion
+      // eligibility looks back at once trouble starts.
+      for (int n : pool_.nodes)
+        if (n != active) Node(n).lag_before_trouble = TrustedLag(Node(n).last);
+    }
+    if (level >= pool_.failover_at) {
+      Failover(active);
+    } else {
+      if (level == Status::kOk) pe_.trouble_since_ms = -1;
+      if (level > Status::kOk && pe_.trouble_since_ms < 0) pe_.trouble_since_ms = in_.now_ms;
+      if (pe_.note.rfind("ACTIVE ", 0) == 0 || pe_.note.rfind("waiting up to", 0) == 0) pe_.note.clear();
+      Failback(active);
+    }
+  }
+  int final_active = ev_.ActiveOf(cfg_, pool_index_);
+  bool active_failing = final_active >= 0 && PollFailed(Node(final_active).last.outcome);
+  AssignOthers(final_active, active_failing);
+}
+
+void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, CommandResult* res) {
+  int n = cfg.FindNode(cmd.node);
+  if (n < 0) {
+    res->message = "unknown node '" + cmd.node + "'";
+    return;
+  }
+  NodeEval& ne = ev->nodes[static_cast<size_t>(n)];
+  int pool = cfg.PoolOfNode(n);
+  const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
+  switch (cmd.kind) {
+    case Command::kRecover:
+      if (ne.state != State::kFail) {
+        res->message = cmd.node + " is " + StateName(ne.state) + ", not FAIL: nothing to recover";
+        return;
+      }
+      ne.demoted = false;
+      ne.healthy_rounds = std::max(ne.healthy_rounds, pc.recover_after);
+      ne.state_reason = "recovered by an operator";
+      res->ok = true;
+      res->message = cmd.node + " recovered: it becomes STANDBY as soon as it is healthy";
+      return;
+    case Command::kOffline:
+      if (ne.state == State::kActive) {
+        res->message = cmd.node + " is the ACTIVE of pool " + pc.name + ": move it first (mppctl switchover " +
+                       pc.name + ")";
+        return;
+      }
+      ne.offline = true;
+      res->ok = true;
+      res->message = cmd.node + " is OFFLINE";
+      return;
+    case Command::kOnline:
+      if (!ne.offline) {
+        res->message = cmd.node + " is not OFFLINE";
+        return;
+      }
+      ne.offline = false;
+      ne.healthy_rounds = 0;
+      res->ok = true;
+      res->message = cmd.node + " is back online";
+      return;
+    case Command::kSwitchover: {
+      if (cmd.pool != pc.name) {
+        res->message = cmd.node + " is not in pool '" + cmd.pool + "'";
+        return;
+      }
+      int active = ev->ActiveOf(cfg, pool);
+      if (active < 0 || active == n) {
+        res->message = active < 0 ? "pool " + pc.name + " has no ACTIVE" : cmd.node + " is already ACTIVE";
+        return;
+      }
+      std::string no = WhyNotEligible(cfg, *ev, pool, active, n);
+      if (!no.empty()) {
+        res->message = "cannot switch over to " + cmd.node + ": " + no;
+        return;
+      }
+      const std::string& old_name = cfg.nodes[static_cast<size_t>(active)].name;
+      ev->transitions.push_back(Transition{active, State::kActive, State::kStandby, TransitionCause::kSwitchover});
+      ev->transitions.push_back(Transition{n, ne.state, State::kActive, TransitionCause::kSwitchover});
+      ev->nodes[static_cast<size_t>(active)].state = State::kStandby;
+      ev->nodes[static_cast<size_t>(active)].state_reason = "switchover to " + cmd.node;
+      ne.state = State::kActive;
+      ne.state_reason = "switchover from " + old_name;
+      ev->pools[static_cast<size_t>(pool)].active_by_switchover = true;
+      ev->pools[static_cast<size_t>(pool)].note = "switchover: " + old_name + " -> " + cmd.node;
+      res->ok = true;
+      res->message = "switched over from " + old_name + " to " + cmd.node;
+      return;
+    }
+  }
+}
+
+void UpdateHealth(const PoolConfig& pool, const PollResult& poll, NodeEval* n) {
+  if (poll.outcome == PollOutcome::kNotPolled) return;
+  n->polled = true;
+  n->last = poll;
+  if (PollFailed(poll.outcome)) {
+    ++n->failed_polls;
+    n->clean_polls = 0;
+  } else if (poll.outcome == PollOutcome::kOk) {
+    ++n->clean_polls;
+    if (n->clean_polls >= pool.recover_after) n->failed_polls = 0;
+  } else {
+    n->clean_polls = 0;  // alive but unusable: neither failure nor recovery
+  }
+}
+
+}  // namespace
+
+int Evaluation::ActiveOf(const Config& cfg, int pool) const {
+  for (int n : cfg.pools[static_cast<size_t>(pool)].nodes)
+    if (nodes[static_cast<size_t>(n)].state == State::kActive) return n;
+  return -1;
+}
+
+std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node) {
+  const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
+  const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  if (n.state != State::kStandby) return std::string("is ") + StateName(n.state);
+  if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
+  if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
+  const ReplicationStatus& r = n.last.repl;
+  if (!r.configured) return "not a replica";
+  if (active >= 0 && !SameAddress(r.source, cfg.nodes[static_cast<size_t>(active)].address))
+    return "replicates from " + r.source_text + ", not from the ACTIVE";
+  if (!r.sql_running) return "SQL thread stopped";
+  if (r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
+  if (!r.relay_applied) return "relay log not applied yet";
+  if (n.lag_before_trouble < 0) return "lag unknown before the trouble";
+  if (n.lag_before_trouble * 1000 > pc.max_promote_lag_ms)
+    return "lag " + std::to_string(n.lag_before_trouble) + "s before the trouble > max_promote_lag " +
+           Seconds(pc.max_promote_lag_ms);
+  return "";
+}
+
+int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::string& pool,
+                           const std::string& target, std::string* why) {
+  int p = cfg.FindPool(pool);
+  if (p < 0) {
+    *why = "unknown pool '" + pool + "'";
+    return -1;
+  }
+  if (ev.isolated) {
+    *why = "the monitor is isolated: every STATE is frozen";
+    return -1;
+  }
+  int active = ev.ActiveOf(cfg, p);
+  if (active < 0) {
+    *why = "pool " + pool + " has no ACTIVE";
+    return -1;
+  }
+  if (!target.empty()) {
+    int n = cfg.FindNode(target);
+    if (n < 0 || cfg.PoolOfNode(n) != p) {
+      *why = n < 0 ? "unknown node '" + target + "'" : target + " is not in pool " + pool;
+      return -1;
+    }
+    if (n == active) {
+      *why = target + " is already ACTIVE";
+      return -1;
+    }
+    const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+    std::string no = ne.state == State::kStandby ? "" : std::string("is ") + StateName(ne.state);
+    if (no.empty() && PollLevel(ne) >= cfg.pools[static_cast<size_t>(p)].failover_at) no = "is failing";
+    if (no.empty() && !(ne.last.repl.configured && SameAddress(ne.last.repl.source, cfg.nodes[static_cast<size_t>(active)].address)))
+      no = "does not replicate from the ACTIVE";
+    if (no.empty() && (!ne.last.repl.sql_running || ne.last.repl.sql_errno != 0)) no = "SQL thread not running";
+    if (!no.empty()) {
+      *why = "cannot switch over to " + target + ": " + no;
+      return -1;
+    }
+    return n;
+  }
+  for (int n : cfg.pools[static_cast<size_t>(p)].nodes) {
+    if (n == active) continue;
+    const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+    if (ne.state == State::kStandby && ne.status <= Status::kInfo && ne.last.repl.configured &&
+        SameAddress(ne.last.repl.source, cfg.nodes[static_cast<size_t>(active)].address) &&
+        ne.last.repl.sql_running && ne.last.repl.sql_errno == 0)
+      return n;
+  }
+  *why = "no eligible standby in pool " + pool;
+  return -1;
+}
+
+void ComputeDecisions(const Config& cfg, Evaluation* ev) {
+  ev->decisions.assign(cfg.vss.size(), {});
+  for (size_t v = 0; v < cfg.vss.size(); ++v) {
+    const VsConfig& vs = cfg.vss[v];
+    const PoolConfig& pool = cfg.pools[static_cast<size_t>(vs.pool)];
+    std::vector<Decision>& out = ev->decisions[v];
+    out.assign(pool.nodes.size(), Decision());
+    int active = ev->ActiveOf(cfg, vs.pool);
+    auto rw_up = [&](int n) {
+      const NodeEval& ne = ev->nodes[static_cast<size_t>(n)];
+      return ne.state == State::kActive && ne.status < vs.rw_down_at;
+    };
+    bool any_up = false;
+    for (size_t i = 0; i < pool.nodes.size(); ++i) {
+      int n = pool.nodes[i];
+      const NodeEval& ne = ev->nodes[static_cast<size_t>(n)];
+      bool up;
+      if (vs.role == VsRole::kReadWrite) {
+        up = rw_up(n);
+      } else {
+        // The seed's rule: a standby serves reads only while all is well.
+        const PollResult& p = ne.last;
+        int64_t lag = TrustedLag(p);
+        up = ne.state == State::kStandby && ne.status <= Status::kInfo && lag >= 0 &&
+             lag * 1000 <= pool.max_lag_ms && active >= 0 &&
+             SameAddress(p.repl.source, cfg.nodes[static_cast<size_t>(active)].address);
+      }
+      out[i].up = up;
+      out[i].weight = up ? cfg.nodes[static_cast<size_t>(n)].weight : 0;
+      any_up = any_up || up;
+    }
+    if (vs.role == VsRole::kReadOnly && !any_up && vs.ro_fallback_to_active && active >= 0 && rw_up(active)) {
+      for (size_t i = 0; i < pool.nodes.size(); ++i) {
+        if (pool.nodes[i] == active) {
+          out[i].up = true;
+          out[i].weight = cfg.nodes[static_cast<size_t>(active)].weight;
+        }
+      }
+    }
+  }
+}
+
+Evaluation InitialEvaluation(const Config& cfg,
+                             const std::vector<std::pair<std::string, State>>& recorded_states) {
+  Evaluation ev;
+  ev.nodes.assign(cfg.nodes.size(), NodeEval());
+  ev.pools.assign(cfg.pools.size(), PoolEval());
+  for (const auto& [name, state] : recorded_states) {
+    int n = cfg.FindNode(name);
+    if (n < 0) continue;
+    if (state == State::kActive) {
+      int p = cfg.PoolOfNode(n);
+      if (p >= 0) ev.pools[static_cast<size_t>(p)].recorded_active = n;
+    } else if (state == State::kOffline) {
+      ev.nodes[static_cast<size_t>(n)].offline = true;
+      ev.nodes[static_cast<size_t>(n)].state = State::kOffline;
+      ev.nodes[static_cast<size_t>(n)].state_reason = "OFFLINE in the previous state file";
+    }
+  }
+  ComputeDecisions(cfg, &ev);
+  return ev;
+}
+
+Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput& in,
+                    std::vector<CommandResult>* results) {
+  Evaluation ev = prev;
+  ev.seq = prev.seq + 1;
+  ev.time_ms = in.now_ms;
+  ev.transitions.clear();
+  if (in.isolated) {
+    // The monitor, not the pool, is cut off: change nothing, not even the
+    // failure counts, and say so.
+    ev.isolated = true;
+    for (PoolEval& pe : ev.pools) pe.note = "isolated: no checkpoint answered; every STATE is frozen";
+    for (const Command& c : in.commands) {
+      (void)c;
+      if (results) results->push_back(CommandResult{false, "the monitor is isolated: every STATE is frozen"});
+    }
+    return ev;
+  }
+  if (ev.isolated) {
+    ev.isolated = false;
+    for (PoolEval& pe : ev.pools) pe.note.clear();
+  }
+
+  for (size_t p = 0; p < cfg.pools.size(); ++p)
+    for (int n : cfg.pools[p].nodes)
+      if (static_cast<size_t>(n) < in.polls.size())
+        UpdateHealth(cfg.pools[p], in.polls[static_cast<size_t>(n)], &ev.nodes[static_cast<size_t>(n)]);
+
+  for (const Command& c : in.commands) {
+    CommandResult r;
+    ApplyCommand(cfg, c, &ev, &r);
+    if (results) results->push_back(r);
+  }
+
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    PoolRound round(cfg, static_cast<int>(p), in, &ev);
+    round.Run();
+  }
+
+  for (size_t i = 0; i < ev.nodes.size(); ++i) {
+    NodeEval& ne = ev.nodes[i];
+    const NodeEval& before = prev.nodes[i];
+    bool changed_state = ne.state != before.state;
+    // INFO marks a transition so that monitoring sees it.
+    if (changed_state) ne.status = MaxStatus(ne.status, Status::kInfo);
+    if (ne.reason.empty()) ne.reason = ne.state_reason;
+    if (changed_state || ne.status != before.status || ev.seq == 1) ne.since_ms = in.now_ms;
+  }
+  ComputeDecisions(cfg, &ev);
+  return ev;
+}
+
+Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, const Config& new_cfg) {
+  Evaluation ev;
+  ev.seq = old_ev.seq;
+  ev.time_ms = old_ev.time_ms;
+  ev.isolated = old_ev.isolated;
+  ev.nodes.assign(new_cfg.nodes.size(), NodeEval());
+  ev.pools.assign(new_cfg.pools.size(), PoolEval());
+  for (size_t n = 0; n < new_cfg.nodes.size(); ++n) {
+    int old = old_cfg.FindNode(new_cfg.nodes[n].name);
+    if (old < 0) continue;
+    int old_pool = old_cfg.PoolOfNode(old);
+    int new_pool = new_cfg.PoolOfNode(static_cast<int>(n));
+    if (old_pool < 0 || new_pool < 0 ||
+        old_cfg.pools[static_cast<size_t>(old_pool)].name != new_cfg.pools[static_cast<size_t>(new_pool)].name)
+      continue;  // moved to another pool: evaluate it afresh
+    ev.nodes[n] = old_ev.nodes[static_cast<size_t>(old)];
+  }
+  for (size_t p = 0; p < new_cfg.pools.size(); ++p) {
+    int old = old_cfg.FindPool(new_cfg.pools[p].name);
+    if (old >= 0) {
+      ev.pools[p] = old_ev.pools[static_cast<size_t>(old)];
+      ev.pools[p].recorded_active = -1;
+    }
+    // A reload must never leave two writers.
+    bool seen_active = false;
+    for (int n : new_cfg.pools[p].nodes) {
+      NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+      if (ne.state != State::kActive) continue;
+      if (seen_active) ne.state = State::kStandby;
+      seen_active = true;
+    }
+  }
+  ComputeDecisions(new_cfg, &ev);
+  return ev;
+}
+
+}  // namespace mpp

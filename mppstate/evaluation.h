@@ -1,0 +1,115 @@
+// The evaluation core: config + previous evaluation + one round of polls ->
+// next evaluation. Pure: no I/O, time is an input, so every rule of the pool
+// logic (doc/pool-logic.md) is tested with tables and random sequences.
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "common/names.h"
+#include "mppstate/config.h"
+#include "mppstate/poll_result.h"
+
+namespace mpp {
+
+struct NodeEval {
+  State state = State::kUnknown;
+  Status status = Status::kOk;
+  std::string reason;
+  int64_t since_ms = 0;  // last change of STATE or STATUS
+  std::string state_reason;  // why the STATE last changed, shown when all is well
+
+  // Carried from round to round.
+  PollResult last;            // the latest poll
+  bool polled = false;        // a poll has finished at least once
+  int failed_polls = 0;       // failures not yet cancelled by recover_after clean polls
+  int clean_polls = 0;        // consecutive clean polls
+  int healthy_rounds = 0;     // consecutive rounds clean and without a condition
+  bool demoted = false;       // an ex-ACTIVE, FAIL until recovered
+  bool offline = false;       // taken out by an operator
+  int64_t lag_before_trouble = -1;  // lag at the last round the ACTIVE was healthy
+};
+
+enum class TransitionCause { kElection, kFailover, kFailback, kSwitchover, kHealth, kOperator };
+
+struct Transition {
+  int node;
+  State from, to;
+  TransitionCause cause;
+};
+
+struct PoolEval {
+  bool elected = false;      // the first election has happened
+  int64_t first_round_ms = -1;
+  int recorded_active = -1;  // from the previous state file, at start only
+  int64_t trouble_since_ms = -1;  // when the ACTIVE's current trouble began
+  bool active_by_switchover = false;  // failback leaves an operator's choice alone
+  std::string note;          // pool-wide message (isolation, no eligible standby)
+};
+
+struct Decision {
+  bool up = false;
+  int weight = 0;
+};
+
+struct Evaluation {
+  int64_t seq = 0;
+  int64_t time_ms = 0;
+  bool isolated = false;
+  std::vector<NodeEval> nodes;                  // like Config::nodes
+  std::vector<PoolEval> pools;                  // like Config::pools
+  std::vector<std::vector<Decision>> decisions;  // [vs][position in the vs's pool]
+  std::vector<Transition> transitions;          // what this round changed
+
+  int ActiveOf(const Config& cfg, int pool) const;
+};
+
+// Operator commands, applied at the start of a round.
+struct Command {
+  enum Kind { kRecover, kOffline, kOnline, kSwitchover };
+  Kind kind;
+  std::string pool;  // switchover
+  std::string node;  // every kind; switchover: the target (resolved beforehand)
+};
+
+struct CommandResult {
+  bool ok = false;
+  std::string message;
+};
+
+struct RoundInput {
+  int64_t now_ms = 0;
+  std::vector<PollResult> polls;  // like Config::nodes
+  bool isolated = false;          // no checkpoint answered
+  std::vector<Command> commands;
+};
+
+// The evaluation before the first round. recorded_states: node name -> STATE
+// from the previous state file (ACTIVE and OFFLINE are carried over).
+Evaluation InitialEvaluation(const Config& cfg,
+                             const std::vector<std::pair<std::string, State>>& recorded_states);
+
+// One round. results (optional) gets one entry per command.
+Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput& in,
+                    std::vector<CommandResult>* results);
+
+// Why node may not be promoted to replace the ACTIVE node `active` now;
+// empty if it may. Exposed for mppctl switchover and the tests.
+std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node);
+
+// The (vs, node) decisions that follow from the nodes' STATE and STATUS.
+void ComputeDecisions(const Config& cfg, Evaluation* ev);
+
+// Chooses the target of a planned switchover: target empty means the best
+// eligible standby. Returns the node index or -1 with *why set.
+int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::string& pool,
+                           const std::string& target, std::string* why);
+
+// Carries an evaluation across a config reload: nodes, pools and their
+// states are matched by name; new nodes start UNKNOWN.
+Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, const Config& new_cfg);
+
+}  // namespace mpp

@@ -1,0 +1,19 @@
+# mppstate/: the daemon, mppctl, and the pure evaluation core they share.
+# libmppcore.a has no libmysqlclient: the unit tests link it alone.
+CORE_SRCS := mppstate/config.cc mppstate/credentials.cc mppstate/poll_result.cc \
+  mppstate/evaluation.cc mppstate/state_writer.cc
+CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
+ALL_OBJS += $(CORE_OBJS)
+
+$(BUILD)/libmppcore.a: $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+MPPSTATE_SRCS := mppstate/mppstate_main.cc
+MPPSTATE_OBJS := $(MPPSTATE_SRCS:%.cc=$(BUILD)/%.o)
+ALL_OBJS += $(MPPSTATE_OBJS)
+
+$(BUILD)/bin/mppstate: $(MPPSTATE_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS)
+
+BINARIES += $(BUILD)/bin/mppstate

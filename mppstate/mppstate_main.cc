@@ -1,0 +1,56 @@
+// mppstate: polls every MySQL node of the configured pools, evaluates STATUS
+// and STATE, and writes the state file and keepalived track files.
+#include <stdio.h>
+#include <string.h>
+
+#include <string>
+#include <vector>
+
+#include "mppstate/config.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: mppstate [-c FILE] [--check-config] [--once] [--syslog]\n"
+    "  -c FILE         configuration (default /etc/mpp/mppstate.ini)\n"
+    "  --check-config  report every error in the configuration and exit (0 ok, 2 errors)\n"
+    "  --once          poll once, write the state, exit\n"
+    "  --syslog        log to syslog instead of stderr\n"
+    "  --version       print the version\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path = "/etc/mpp/mppstate.ini";
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-c" && i + 1 < argc) {
+      path = argv[++i];
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--version") {
+      printf("mppstate %s\n", MPP_VERSION);
+      return 0;
+    } else if (a == "-h" || a == "--help") {
+      fputs(kUsage, stdout);
+      return 0;
+    } else {
+      fprintf(stderr, "mppstate: unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  mpp::Config cfg;
+  std::vector<std::string> errors;
+  if (!mpp::LoadConfig(path, &cfg, &errors)) {
+    for (const std::string& e : errors) fprintf(stderr, "%s\n", e.c_str());
+    return 2;
+  }
+  if (check_only) {
+    printf("%s: OK (%zu pools, %zu nodes, %zu virtual servers)\n", path.c_str(), cfg.pools.size(),
+           cfg.nodes.size(), cfg.vss.size());
+    return 0;
+  }
+  fprintf(stderr, "mppstate: the daemon loop is not built yet\n");
+  return 1;
+}

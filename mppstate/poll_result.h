@@ -1,0 +1,74 @@
+// What one poll of one node found out: the input of the evaluation core.
+// The poller (poller.cc) fills it from a real server; tests fill it by hand.
+// Thread-safety: value types.
+#pragma once
+
+#include <stdint.h>
+
+#include <map>
+#include <string>
+
+#include "common/address.h"
+
+namespace mpp {
+
+enum class PollOutcome {
+  kNotPolled = 0,        // no poll has finished yet
+  kOk,                   // logged in, queried, read the replication status
+  kRefused,              // connection refused or host unreachable
+  kTimeout,              // connect or query missed its deadline
+  kAccessDenied,         // 1045: the server is alive, our login is wrong
+  kTooManyConnections,   // 1040: the server is alive and full
+  kQueryError,           // logged in, but a query failed
+};
+
+// A failed poll climbs the STATUS ladder; 1045 and 1040 prove the server is
+// alive and never count as failures.
+inline bool PollFailed(PollOutcome o) {
+  return o == PollOutcome::kRefused || o == PollOutcome::kTimeout || o == PollOutcome::kQueryError;
+}
+inline bool PollAlive(PollOutcome o) {
+  return o == PollOutcome::kOk || o == PollOutcome::kAccessDenied ||
+         o == PollOutcome::kTooManyConnections;
+}
+const char* PollOutcomeName(PollOutcome o);
+
+enum class IoThread { kNo = 0, kYes, kConnecting };
+
+// How far a replica got in its source's history: GTID positions (MariaDB
+// domain -> sequence number, MySQL source uuid -> highest transaction) and
+// the binlog coordinates it has read up to.
+struct ReplicationPosition {
+  std::map<std::string, uint64_t> gtid;
+  std::string file;  // Master_Log_File
+  uint64_t pos = 0;  // Read_Master_Log_Pos
+};
+
+// -1: a has less, 0: equal, 1: a has more, 2: not comparable (different
+// histories, or nothing known).
+int ComparePositions(const ReplicationPosition& a, const ReplicationPosition& b);
+
+struct ReplicationStatus {
+  bool configured = false;  // SHOW SLAVE/REPLICA STATUS returned a row
+  Address source;           // Master_Host:Master_Port when it is an IP address
+  std::string source_text;  // as the server reports it, for messages
+  IoThread io = IoThread::kNo;
+  bool sql_running = false;
+  int io_errno = 0;
+  int sql_errno = 0;
+  std::string io_error, sql_error;
+  int64_t lag_s = -1;          // Seconds_Behind_Master; -1 when NULL
+  bool relay_applied = false;  // everything received has been executed
+  ReplicationPosition received;
+};
+
+struct PollResult {
+  PollOutcome outcome = PollOutcome::kNotPolled;
+  std::string error;  // the server's or the client library's message
+  int error_code = 0;
+  bool read_only = true;
+  int64_t server_id = 0;
+  ReplicationStatus repl;
+};
+
+}  // namespace mpp

@@ -1,0 +1,38 @@
+// Writes what mppstate decided: the state file (doc/state-file.md) and the
+// keepalived track files, each replaced atomically (temp + rename in the same
+// directory; the old file is never removed first).
+// Thread-safety: pure functions, plus file writes to paths the caller owns.
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+
+#include "mppstate/config.h"
+#include "mppstate/evaluation.h"
+
+namespace mpp {
+
+constexpr int kStateFormatVersion = 1;
+
+// The text of the state file for ev.
+std::string FormatStateFile(const Config& cfg, const Evaluation& ev, int64_t pid);
+
+// Writes content to path atomically with the given mode. On error returns
+// false, sets *err and leaves no temporary file behind.
+bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode,
+                     std::string* err);
+
+// Track file content for one decision: the weight when up, the value that
+// makes keepalived remove the real server when down.
+std::string TrackFileContent(const Decision& d);
+
+// Writes state_dir/track/VS/NODE for every (vs, node) whose content differs
+// from *written (path -> content) or whose file is gone, and records what it
+// wrote. Returns false on the first error.
+bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
+                     std::map<std::string, std::string>* written, std::string* err);
+
+}  // namespace mpp

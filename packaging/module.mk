@@ -1,0 +1,1 @@
+# packaging/: see the README of this folder.

@@ -1,0 +1,216 @@
+// The poller without a server: GTID parsing, error classes, a refused
+// connection, and the deadline of ConcurrentPoller against a listener that
+// never answers. The real-server cases are in tests/integration.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "mppstate/concurrent_poller.h"
+#include "mppstate/poller.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t MsSince(Clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+}
+
+// A TCP socket on 127.0.0.1 with a kernel-chosen port. listening: the kernel
+// completes connections but nobody ever answers them (a hung server);
+// otherwise the port is closed again and refuses.
+class LoopbackPort {
+ public:
+  explicit LoopbackPort(bool listening) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in sa = {};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    socklen_t len = sizeof sa;
+    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+    port_ = ntohs(sa.sin_port);
+    if (listening) {
+      REQUIRE(listen(fd_, 16) == 0);
+    } else {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~LoopbackPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+mpp::NodeConfig Node(const std::string& name, uint16_t port) {
+  mpp::NodeConfig n;
+  n.name = name;
+  n.address.kind = mpp::Address::kInet4;
+  n.address.ip[0] = 127;
+  n.address.ip[3] = 1;
+  n.address.port = port;
+  return n;
+}
+
+// A config whose credentials file exists (the library reads it).
+mpp::Config TestConfig() {
+  static std::string path;
+  if (path.empty()) {
+    char tmpl[] = "/tmp/mpp-poller-test-XXXXXX";
+    int fd = mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    const char text[] = "[client]\nuser = nobody\npassword = wrong\n";
+    REQUIRE(write(fd, text, sizeof text - 1) == static_cast<ssize_t>(sizeof text - 1));
+    close(fd);
+    path = tmpl;
+  }
+  mpp::Config cfg;
+  cfg.credentials = path;
+  cfg.connect_timeout_ms = 1000;
+  cfg.query_timeout_ms = 1000;
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("Poller: a MariaDB GTID list maps each domain to its sequence number") {
+  std::map<std::string, uint64_t> m;
+  CHECK(mpp::ParseMariaGtidList("0-1-100, 1-2-7,\n5-3-18446744073709551615", &m));
+  CHECK(m.size() == 3);
+  CHECK(m["0"] == 100);
+  CHECK(m["1"] == 7);
+  CHECK(m["5"] == UINT64_MAX);
+  std::map<std::string, uint64_t> empty;
+  CHECK(mpp::ParseMariaGtidList("", &empty));
+  CHECK(empty.empty());
+  std::map<std::string, uint64_t> bad;
+  CHECK_FALSE(mpp::ParseMariaGtidList("0-1,0-1-x,2-2-9", &bad));
+  CHECK(bad.size() == 1);
+  CHECK(bad["2"] == 9);
+}
+
+TEST_CASE("Poller: a MySQL GTID set gives intervals and the highest transaction per source") {
+  mpp::GtidIntervals set;
+  CHECK(mpp::ParseMysqlGtidSet(
+      "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:11-18,\n"
+      "2174b383-5441-11e8-b90a-c80aa9429562:1-2:tag_a:1-9",
+      &set));
+  auto high = mpp::GtidSetHighest(set);
+  CHECK(high.size() == 3);
+  CHECK(high["3e11fa47-71ca-11e1-9e33-c80aa9429562"] == 18);
+  CHECK(high["2174b383-5441-11e8-b90a-c80aa9429562"] == 2);
+  CHECK(high["2174b383-5441-11e8-b90a-c80aa9429562:tag_a"] == 9);
+  mpp::GtidIntervals bad;
+  CHECK_FALSE(mpp::ParseMysqlGtidSet("uuid:5-3", &bad));
+  CHECK_FALSE(mpp::ParseMysqlGtidSet("justtext", &bad));
+}
+
+TEST_CASE("Poller: a retrieved GTID set is applied only if the executed set covers it") {
+  mpp::GtidIntervals executed, inside, gap, other;
+  REQUIRE(mpp::ParseMysqlGtidSet("a:1-5:6-10:20-30,b:1-3", &executed));
+  REQUIRE(mpp::ParseMysqlGtidSet("a:2-10:25,b:3", &inside));
+  REQUIRE(mpp::ParseMysqlGtidSet("a:9-21", &gap));
+  REQUIRE(mpp::ParseMysqlGtidSet("c:1", &other));
+  CHECK(mpp::GtidSetContains(executed, inside));
+  CHECK_FALSE(mpp::GtidSetContains(executed, gap));
+  CHECK_FALSE(mpp::GtidSetContains(executed, other));
+  CHECK(mpp::GtidSetContains(executed, mpp::GtidIntervals()));
+}
+
+TEST_CASE("Poller: client and server error numbers map to outcomes") {
+  using mpp::PollOutcome;
+  CHECK(mpp::ClassifyMysqlError(2003, 5, 1000) == PollOutcome::kRefused);
+  CHECK(mpp::ClassifyMysqlError(2002, 5, 1000) == PollOutcome::kRefused);
+  CHECK(mpp::ClassifyMysqlError(2005, 5, 1000) == PollOutcome::kRefused);
+  // The same numbers after the whole connect timeout: the host never answered.
+  CHECK(mpp::ClassifyMysqlError(2003, 1000, 1000) == PollOutcome::kTimeout);
+  CHECK(mpp::ClassifyMysqlError(2002, 1999, 1500) == PollOutcome::kTimeout);
+  CHECK(mpp::ClassifyMysqlError(2013, 5, 1000) == PollOutcome::kTimeout);
+  CHECK(mpp::ClassifyMysqlError(2006, 5, 1000) == PollOutcome::kTimeout);
+  CHECK(mpp::ClassifyMysqlError(1045, 5, 1000) == PollOutcome::kAccessDenied);
+  CHECK(mpp::ClassifyMysqlError(1040, 5, 1000) == PollOutcome::kTooManyConnections);
+  CHECK(mpp::ClassifyMysqlError(1203, 5, 1000) == PollOutcome::kTooManyConnections);
+  CHECK(mpp::ClassifyMysqlError(1064, 5, 1000) == PollOutcome::kQueryError);
+}
+
+TEST_CASE("Poller: a closed port on 127.0.0.1 is refused at once") {
+  LoopbackPort closed(false);
+  auto t0 = Clock::now();
+  mpp::PollResult r = mpp::PollNode(TestConfig(), Node("db1", closed.port()));
+  CHECK(MsSince(t0) < 500);
+  CHECK(r.outcome == mpp::PollOutcome::kRefused);
+  CHECK((r.error_code == 2002 || r.error_code == 2003));
+  CHECK(r.error.find("connect: ") == 0);
+}
+
+TEST_CASE("ConcurrentPoller: a node that never answers misses the deadline, the others do not wait") {
+  LoopbackPort hung(true);
+  LoopbackPort closed(false);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("hung", hung.port()), Node("closed", closed.port())};
+  mpp::ConcurrentPoller poller;
+
+  auto t0 = Clock::now();
+  auto results = poller.PollAll(cfg, t0 + std::chrono::milliseconds(300));
+  int64_t took = MsSince(t0);
+  CHECK(took >= 290);
+  CHECK(took < 450);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(results[0].error == "poll missed its deadline");
+  CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
+
+  // The stuck poll is still running: the next round does not start another.
+  CHECK(poller.InFlight() == 1);
+  t0 = Clock::now();
+  results = poller.PollAll(cfg, t0 + std::chrono::milliseconds(300));
+  CHECK(MsSince(t0) < 450);
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(results[0].error.find("still running") != std::string::npos);
+  CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
+
+  // The client library gives up on its own timeout; nothing is left behind.
+  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(10)));
+  CHECK(poller.InFlight() == 0);
+}
+
+TEST_CASE("ConcurrentPoller: polls finishing before the deadline return early") {
+  LoopbackPort a(false), b(false), c(false);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("a", a.port()), Node("b", b.port()), Node("c", c.port())};
+  mpp::ConcurrentPoller poller;
+  auto t0 = Clock::now();
+  auto results = poller.PollAll(cfg, t0 + std::chrono::seconds(5));
+  CHECK(MsSince(t0) < 1000);
+  REQUIRE(results.size() == 3);
+  for (const auto& r : results) CHECK(r.outcome == mpp::PollOutcome::kRefused);
+  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(5)));
+}
+
+TEST_CASE("ConcurrentPoller: a deadline already past times every poll out at once") {
+  LoopbackPort hung(true);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("hung", hung.port())};
+  mpp::ConcurrentPoller poller;
+  auto t0 = Clock::now();
+  auto results = poller.PollAll(cfg, t0 - std::chrono::milliseconds(1));
+  CHECK(MsSince(t0) < 100);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(10)));
+}
