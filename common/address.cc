@@ -20,16 +20,41 @@ bool ParseNumber(const char* s, size_t len, uint64_t lo, uint64_t hi, uint64_t* 
   return true;
 }
 
+// Dotted quad, exactly as glibc's inet_pton(AF_INET) accepts it (four
+// decimal parts of at most 255, no leading zeros), without its copy: the
+// checker parses one per line of the state file.
+bool ParseIp4(const char* s, size_t len, uint8_t* ip) {
+  size_t i = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part > 0) {
+      if (i >= len || s[i] != '.') return false;
+      ++i;
+    }
+    size_t start = i;
+    unsigned v = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+      if (i > start && v == 0) return false;  // leading zero
+      v = v * 10 + static_cast<unsigned>(s[i] - '0');
+      if (v > 255) return false;
+      ++i;
+    }
+    if (i == start) return false;
+    ip[part] = static_cast<uint8_t>(v);
+  }
+  return i == len;
+}
+
 bool ParseIp(const char* s, size_t len, bool want_v6, Address* out) {
+  if (!want_v6) {
+    if (!ParseIp4(s, len, out->ip)) return false;
+    out->kind = Address::kInet4;
+    return true;
+  }
   char buf[INET6_ADDRSTRLEN + 1];
   if (len == 0 || len >= sizeof buf) return false;
   memcpy(buf, s, len);
   buf[len] = '\0';
-  if (!want_v6 && inet_pton(AF_INET, buf, out->ip) == 1) {
-    out->kind = Address::kInet4;
-    return true;
-  }
-  if (want_v6 && inet_pton(AF_INET6, buf, out->ip) == 1) {
+  if (inet_pton(AF_INET6, buf, out->ip) == 1) {
     out->kind = Address::kInet6;
     return true;
   }

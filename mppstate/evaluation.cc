@@ -272,7 +272,9 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
     NodeEval& ne = Node(n);
     Condition c = ReplicationCondition(cfg_, ev_, pool_, n, active, active_failing);
     Status level = MaxStatus(PollLevel(ne), c.level);
-    bool healthy = ne.polled && ne.last.outcome == PollOutcome::kOk && level <= Status::kInfo;
+    // Clean and without a condition; the poll level follows by itself after
+    // recover_after clean polls.
+    bool healthy = ne.last.outcome == PollOutcome::kOk && c.level <= Status::kInfo;
     ne.healthy_rounds = healthy ? ne.healthy_rounds + 1 : 0;
     ne.status = level;
     std::string problem = PollProblem(ne);
@@ -318,12 +320,6 @@ void PoolRound::Run() {
     }
   } else {
     Status level = PollLevel(Node(active));
-    if (Node(active).last.outcome == PollOutcome::kOk) {
-      // The standbys' lag while the writer was healthy: what promotion
-      // eligibility looks back at once trouble starts.
-      for (int n : pool_.nodes)
-        if (n != active) Node(n).lag_before_trouble = TrustedLag(Node(n).last);
-    }
     if (level >= pool_.failover_at) {
       Failover(active);
     } else {
@@ -335,6 +331,12 @@ void PoolRound::Run() {
   }
   int final_active = ev_.ActiveOf(cfg_, pool_index_);
   bool active_failing = final_active >= 0 && PollFailed(Node(final_active).last.outcome);
+  if (final_active >= 0 && Node(final_active).last.outcome == PollOutcome::kOk) {
+    // The standbys' lag while the writer is healthy: what promotion
+    // eligibility looks back at once trouble starts.
+    for (int n : pool_.nodes)
+      if (n != final_active) Node(n).lag_before_trouble = TrustedLag(Node(n).last);
+  }
   AssignOthers(final_active, active_failing);
 }
 
@@ -410,8 +412,15 @@ void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, Command
   }
 }
 
-void UpdateHealth(const PoolConfig& pool, const PollResult& poll, NodeEval* n) {
-  if (poll.outcome == PollOutcome::kNotPolled) return;
+void UpdateHealth(const PoolConfig& pool, const PollResult& in, NodeEval* n) {
+  if (in.outcome == PollOutcome::kNotPolled && !n->polled) return;
+  PollResult poll = in;
+  if (poll.outcome == PollOutcome::kNotPolled) {
+    // A node polled before and missing now: never decide on old facts.
+    poll = PollResult();
+    poll.outcome = PollOutcome::kTimeout;
+    poll.error = "no poll result this round";
+  }
   n->polled = true;
   n->last = poll;
   if (PollFailed(poll.outcome)) {

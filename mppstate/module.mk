@@ -8,12 +8,21 @@ ALL_OBJS += $(CORE_OBJS)
 $(BUILD)/libmppcore.a: $(CORE_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
+# The poller: the only part that needs libmysqlclient.
+POLLER_SRCS := mppstate/poller.cc mppstate/concurrent_poller.cc
+POLLER_OBJS := $(POLLER_SRCS:%.cc=$(BUILD)/%.o)
+ALL_OBJS += $(POLLER_OBJS)
+$(POLLER_OBJS): CPPFLAGS += $(MYSQL_CFLAGS)
+
+$(BUILD)/libmppmysql.a: $(POLLER_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
 MPPSTATE_SRCS := mppstate/mppstate_main.cc
 MPPSTATE_OBJS := $(MPPSTATE_SRCS:%.cc=$(BUILD)/%.o)
 ALL_OBJS += $(MPPSTATE_OBJS)
 
-$(BUILD)/bin/mppstate: $(MPPSTATE_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mppstate: $(MPPSTATE_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a $(BUILD)/libmppcommon.a
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) -lpthread
 
 BINARIES += $(BUILD)/bin/mppstate

@@ -5,8 +5,12 @@ UNIT_SRCS := $(wildcard tests/unit/*_test.cc) tests/unit/main.cc
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 ALL_OBJS += $(UNIT_OBJS)
 
-$(BUILD)/mpp_test: $(UNIT_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
-	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
+# Libraries other components add for their unit tests (e.g. libmppipvs.a).
+UNIT_LIBS ?=
+UNIT_SYSLIBS ?=
+$(BUILD)/mpp_test: $(UNIT_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a $(BUILD)/libmppcommon.a $(UNIT_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(UNIT_LIBS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a \
+	  $(BUILD)/libmppcommon.a $(INIH_LIBS) $(MYSQL_LIBS) $(UNIT_SYSLIBS) -lpthread
 
 check: $(BUILD)/mpp_test
 	$(BUILD)/mpp_test
@@ -18,3 +22,5 @@ SUITES :=
 test: deps
 	$(MAKE) all $(BUILD)/mpp_test
 	tests/run-all $(BUILD) $(SUITES)
+
+-include $(wildcard tests/*/module.mk)
