@@ -262,12 +262,17 @@ void Builder::Global(const Section& s) {
     } else if (k == "election_timeout" || k == "recover_after" || k == "max_lag" ||
                k == "max_promote_lag") {
       Error(e.line, k + ": set it in a [pool] section");
-    } else if (k == "state_dir" || k == "credentials" || k == "notify") {
+    } else if (k == "state_dir" || k == "credentials" || k == "admin_credentials" || k == "notify") {
       if (e.value.empty() || e.value[0] != '/') {
         Error(e.line, k + ": needs an absolute path");
         continue;
       }
-      (k == "state_dir" ? c.state_dir : k == "credentials" ? c.credentials : c.notify) = e.value;
+      (k == "state_dir"        ? c.state_dir
+       : k == "credentials"    ? c.credentials
+       : k == "notify"         ? c.notify
+                               : c.admin_credentials) = e.value;
+    } else if (k == "switchover_timeout") {
+      Duration(e, 100, &c.switchover_timeout_ms);
     } else if (k == "notify_timeout") {
       Duration(e, 100, &c.notify_timeout_ms);
     } else if (k == "check_query") {
@@ -524,7 +529,7 @@ bool ParseConfig(const std::string& text, const std::string& name, Config* out,
   return true;
 }
 
-bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* errors) {
+bool ReadConfigFile(const std::string& path, Config* out, std::vector<std::string>* errors) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     errors->push_back(path + ": cannot read: " + strerror(errno));
@@ -532,9 +537,14 @@ bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* 
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, out, errors);
+}
+
+bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* errors) {
   Config cfg;
-  if (!ParseConfig(ss.str(), path, &cfg, errors)) return false;
+  if (!ReadConfigFile(path, &cfg, errors)) return false;
   if (!CheckCredentialsFile(cfg.credentials, errors)) return false;
+  if (!cfg.admin_credentials.empty() && !CheckCredentialsFile(cfg.admin_credentials, errors)) return false;
   *out = cfg;
   return true;
 }

@@ -71,6 +71,10 @@ struct Config {
   int64_t stale_after_ms = 30000;
   std::string state_dir = "/run/mpp";
   std::string credentials = "/etc/mpp/client.cnf";
+  // Login for fencing (read_only, KILL): needs more privileges than polling.
+  // Empty: the same as credentials.
+  std::string admin_credentials;
+  int64_t switchover_timeout_ms = 10000;  // catch-up wait of a planned switchover
   std::string check_query = "SELECT 1";
   std::vector<Address> checkpoints;
   std::string notify;  // program run on every STATE change; empty: none
@@ -93,8 +97,11 @@ struct Config {
 bool ParseConfig(const std::string& text, const std::string& name, Config* out,
                  std::vector<std::string>* errors);
 
-// Reads and parses a file, then checks the credentials file it names (see
-// credentials.h).
+// Reads and parses a file (what mppctl needs: no credentials check).
+bool ReadConfigFile(const std::string& path, Config* out, std::vector<std::string>* errors);
+
+// ReadConfigFile, then checks the credentials files it names (see
+// credentials.h): what mppstate needs.
 bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* errors);
 
 }  // namespace mpp

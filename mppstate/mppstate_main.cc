@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "mppstate/config.h"
+#include "mppstate/daemon.h"
+#include "mppstate/logger.h"
 
 namespace {
 
@@ -21,14 +23,19 @@ const char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string path = "/etc/mpp/mppstate.ini";
-  bool check_only = false;
+  mpp::DaemonOptions opt;
+  opt.config_path = "/etc/mpp/mppstate.ini";
+  bool check_only = false, use_syslog = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-c" && i + 1 < argc) {
-      path = argv[++i];
+      opt.config_path = argv[++i];
     } else if (a == "--check-config") {
       check_only = true;
+    } else if (a == "--once") {
+      opt.once = true;
+    } else if (a == "--syslog") {
+      use_syslog = true;
     } else if (a == "--version") {
       printf("mppstate %s\n", MPP_VERSION);
       return 0;
@@ -40,17 +47,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  mpp::Config cfg;
-  std::vector<std::string> errors;
-  if (!mpp::LoadConfig(path, &cfg, &errors)) {
-    for (const std::string& e : errors) fprintf(stderr, "%s\n", e.c_str());
-    return 2;
-  }
   if (check_only) {
-    printf("%s: OK (%zu pools, %zu nodes, %zu virtual servers)\n", path.c_str(), cfg.pools.size(),
+    mpp::Config cfg;
+    std::vector<std::string> errors;
+    if (!mpp::LoadConfig(opt.config_path, &cfg, &errors)) {
+      for (const std::string& e : errors) fprintf(stderr, "%s\n", e.c_str());
+      return 2;
+    }
+    printf("%s: OK (%zu pools, %zu nodes, %zu virtual servers)\n", opt.config_path.c_str(), cfg.pools.size(),
            cfg.nodes.size(), cfg.vss.size());
     return 0;
   }
-  fprintf(stderr, "mppstate: the daemon loop is not built yet\n");
-  return 1;
+  mpp::InitLog("mppstate", use_syslog);
+  return mpp::RunDaemon(opt);
 }

@@ -1,0 +1,24 @@
+// The mppstate service: every interval it polls all nodes (concurrently, by
+// a hard deadline), evaluates, writes the state file and the track files,
+// logs transitions, runs the notify hook, and fences when configured. Between
+// rounds it serves mppctl on state_dir/mppstate.sock and handles SIGHUP
+// (reload; a bad config keeps the old one) and SIGTERM/SIGINT (stop).
+// Thread-safety: one Daemon per process, run on the main thread.
+#pragma once
+
+#include <string>
+
+namespace mpp {
+
+struct DaemonOptions {
+  std::string config_path;
+  bool once = false;  // one round, write, exit
+};
+
+// Returns the process exit code.
+int RunDaemon(const DaemonOptions& opt);
+
+// The control socket of a state directory.
+inline std::string ControlSocketPath(const std::string& state_dir) { return state_dir + "/mppstate.sock"; }
+
+}  // namespace mpp

@@ -1,0 +1,136 @@
+#include "mppstate/fencing.h"
+
+#include <mysql.h>
+
+#include <memory>
+#include <vector>
+
+#include "mppstate/poller.h"
+
+namespace mpp {
+namespace {
+
+struct MysqlCloser {
+  void operator()(MYSQL* m) const { mysql_close(m); }
+};
+using Conn = std::unique_ptr<MYSQL, MysqlCloser>;
+
+std::string Ip(const Address& a) {
+  char buf[kAddressTextMax];
+  std::string text = FormatAddress(a, buf);
+  size_t colon = text.rfind(':');
+  text = text.substr(0, colon);
+  if (!text.empty() && text[0] == '[') text = text.substr(1, text.size() - 2);
+  return text;
+}
+
+Conn Connect(const Config& cfg, const NodeConfig& node, unsigned query_timeout_s, std::string* err) {
+  InitMysqlLibrary();
+  Conn m(mysql_init(nullptr));
+  if (!m) {
+    *err = "mysql_init failed";
+    return nullptr;
+  }
+  unsigned connect_s = static_cast<unsigned>((cfg.connect_timeout_ms + 999) / 1000);
+  unsigned protocol = MYSQL_PROTOCOL_TCP;
+  const std::string& cnf = cfg.admin_credentials.empty() ? cfg.credentials : cfg.admin_credentials;
+  mysql_options(m.get(), MYSQL_READ_DEFAULT_FILE, cnf.c_str());
+  mysql_options(m.get(), MYSQL_READ_DEFAULT_GROUP, "client");
+  mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
+  mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &query_timeout_s);
+  mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &query_timeout_s);
+  mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
+  if (!mysql_real_connect(m.get(), Ip(node.address).c_str(), nullptr, nullptr, nullptr, node.address.port,
+                          nullptr, 0)) {
+    *err = node.name + ": " + mysql_error(m.get());
+    return nullptr;
+  }
+  return m;
+}
+
+bool Exec(MYSQL* m, const std::string& node, const std::string& sql, std::vector<std::vector<std::string>>* rows,
+          std::string* err) {
+  if (mysql_real_query(m, sql.data(), sql.size()) != 0) {
+    *err = node + ": " + mysql_error(m);
+    return false;
+  }
+  MYSQL_RES* res = mysql_store_result(m);
+  if (res == nullptr) return mysql_field_count(m) == 0 || (*err = node + ": " + mysql_error(m), false);
+  unsigned cols = mysql_num_fields(res);
+  while (MYSQL_ROW row = mysql_fetch_row(res)) {
+    if (rows == nullptr) continue;
+    std::vector<std::string> r;
+    for (unsigned i = 0; i < cols; ++i) r.push_back(row[i] ? row[i] : "");
+    rows->push_back(r);
+  }
+  mysql_free_result(res);
+  return true;
+}
+
+bool IsMariaDb(MYSQL* m) {
+  const char* info = mysql_get_server_info(m);
+  return info != nullptr && std::string(info).find("MariaDB") != std::string::npos;
+}
+
+std::string Quote(MYSQL* m, const std::string& s) {
+  std::string out(s.size() * 2 + 1, '\0');
+  unsigned long n = mysql_real_escape_string(m, &out[0], s.data(), s.size());
+  out.resize(n);
+  return "'" + out + "'";
+}
+
+}  // namespace
+
+bool SetReadOnly(const Config& cfg, const NodeConfig& node, bool on, std::string* err) {
+  Conn m = Connect(cfg, node, static_cast<unsigned>((cfg.query_timeout_ms + 999) / 1000), err);
+  if (!m) return false;
+  return Exec(m.get(), node.name, on ? "SET GLOBAL read_only = ON" : "SET GLOBAL read_only = OFF", nullptr, err);
+}
+
+int KillClientSessions(const Config& cfg, const NodeConfig& node, std::string* err) {
+  Conn m = Connect(cfg, node, static_cast<unsigned>((cfg.query_timeout_ms + 999) / 1000), err);
+  if (!m) return -1;
+  std::vector<std::vector<std::string>> rows;
+  // Replication and server threads stay: only client sessions can write.
+  if (!Exec(m.get(), node.name,
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+            "AND USER NOT IN ('system user', 'event_scheduler') "
+            "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', "
+            "'Slave_worker', 'Connect')",
+            &rows, err))
+    return -1;
+  int killed = 0;
+  for (const auto& r : rows) {
+    std::string ignored;
+    if (Exec(m.get(), node.name, "KILL CONNECTION " + r[0], nullptr, &ignored)) ++killed;
+  }
+  return killed;
+}
+
+bool WaitForCatchUp(const Config& cfg, const NodeConfig& old_writer, const NodeConfig& target,
+                    int64_t timeout_ms, std::string* err) {
+  Conn old_conn = Connect(cfg, old_writer, static_cast<unsigned>((cfg.query_timeout_ms + 999) / 1000), err);
+  if (!old_conn) return false;
+  bool maria = IsMariaDb(old_conn.get());
+  std::vector<std::vector<std::string>> rows;
+  if (!Exec(old_conn.get(), old_writer.name, maria ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed", &rows,
+            err))
+    return false;
+  std::string pos = rows.empty() ? "" : rows[0][0];
+  int64_t wait_s = (timeout_ms + 999) / 1000;
+  Conn t = Connect(cfg, target, static_cast<unsigned>(wait_s + 2), err);
+  if (!t) return false;
+  rows.clear();
+  std::string sql = maria ? "SELECT MASTER_GTID_WAIT(" + Quote(t.get(), pos) + ", " + std::to_string(wait_s) + ")"
+                          : "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(t.get(), pos) + ", " +
+                                std::to_string(wait_s) + ")";
+  if (!Exec(t.get(), target.name, sql, &rows, err)) return false;
+  if (rows.empty() || rows[0][0] != "0") {
+    *err = target.name + " did not apply " + old_writer.name + "'s position " + pos + " within " +
+           std::to_string(wait_s) + "s";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace mpp
