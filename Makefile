@@ -47,6 +47,7 @@ all:
 
 include common/module.mk
 include mppstate/module.mk
+include keepalived/module.mk
 include checkers/module.mk
 include ipvs/module.mk
 include tests/module.mk

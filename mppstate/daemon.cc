@@ -250,10 +250,14 @@ void Daemon::LogChanges(const Evaluation& before) {
     for (int n : cfg_.pools[p].nodes) {
       const NodeEval& a = before.nodes[static_cast<size_t>(n)];
       const NodeEval& b = ev_.nodes[static_cast<size_t>(n)];
-      if (a.state == b.state && a.status == b.status) continue;
-      LogLevel level = b.state == State::kFail || b.status >= Status::kWarn ? LogLevel::kWarning
-                       : a.state != b.state                                 ? LogLevel::kNotice
-                                                                            : LogLevel::kInfo;
+      // A new kind of poll result (e.g. ok -> access denied) is news even
+      // when STATE and STATUS stay.
+      bool outcome_changed = a.polled && a.last.outcome != b.last.outcome;
+      if (a.state == b.state && a.status == b.status && !outcome_changed) continue;
+      bool alarming = b.state == State::kFail || b.status >= Status::kWarn ||
+                      b.last.outcome == PollOutcome::kAccessDenied ||
+                      b.last.outcome == PollOutcome::kTooManyConnections;
+      LogLevel level = alarming ? LogLevel::kWarning : a.state != b.state ? LogLevel::kNotice : LogLevel::kInfo;
       Log(level, "%s/%s %s/%s -> %s/%s: %s", cfg_.pools[p].name.c_str(),
           cfg_.nodes[static_cast<size_t>(n)].name.c_str(), StateName(a.state), StatusName(a.status),
           StateName(b.state), StatusName(b.status), b.reason.empty() ? "-" : b.reason.c_str());

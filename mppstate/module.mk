@@ -32,7 +32,7 @@ MPPCTL_SRCS := mppstate/mppctl_main.cc
 MPPCTL_OBJS := $(MPPCTL_SRCS:%.cc=$(BUILD)/%.o)
 ALL_OBJS += $(MPPCTL_OBJS)
 
-$(BUILD)/bin/mppctl: $(MPPCTL_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mppctl: $(MPPCTL_OBJS) $(BUILD)/libmppkeepalived.a $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "keepalived/conf_gen.h"
 #include "mppstate/config.h"
 #include "mppstate/daemon.h"
 
@@ -22,6 +23,8 @@ const char kUsage[] =
     "  offline NODE               take a node out for maintenance (never the ACTIVE)\n"
     "  online NODE                bring it back\n"
     "  switchover POOL [NODE]     planned move of the writer: fence, wait for catch-up, promote\n"
+    "  keepalived-conf [--misc]   keepalived virtual_server blocks (FILE_CHECK; --misc: MISC_CHECK)\n"
+    "  ldirectord-conf [--perl]   ldirectord configuration (external; --perl: external-perl)\n"
     "  -c FILE                    configuration (default /etc/mpp/mppstate.ini)\n"
     "  --version                  print the version\n"
     "exit: 0 done, 1 refused, 2 usage or configuration error, 3 mppstate not reachable\n";
@@ -113,6 +116,18 @@ int main(int argc, char** argv) {
       return 1;
     }
     return Request(socket_path, "switchover " + args[1] + (args.size() == 3 ? " " + args[2] : ""));
+  }
+  if (cmd == "keepalived-conf" && (args.size() == 1 || (args.size() == 2 && args[1] == "--misc"))) {
+    mpp::KeepalivedConfOptions opt;
+    opt.misc = args.size() == 2;
+    fputs(mpp::KeepalivedConf(cfg, opt).c_str(), stdout);
+    return 0;
+  }
+  if (cmd == "ldirectord-conf" && (args.size() == 1 || (args.size() == 2 && args[1] == "--perl"))) {
+    mpp::LdirectordConfOptions opt;
+    opt.perl = args.size() == 2;
+    fputs(mpp::LdirectordConf(cfg, opt).c_str(), stdout);
+    return 0;
   }
   return Usage();
 }

@@ -15,12 +15,16 @@ $(BUILD)/mpp_test: $(UNIT_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a $(B
 check: $(BUILD)/mpp_test
 	$(BUILD)/mpp_test
 
-# Suites run in this order by `make test`; each one is skipped only if its
-# directory has no run script yet.
-SUITES :=
+# Suites run in this order by `make test`; TEST_TOOLS are the test-only
+# programs they need (added by the suites' module.mk files).
+SUITES := integration
+TEST_TOOLS ?=
 
 test: deps
-	$(MAKE) all $(BUILD)/mpp_test
+	$(MAKE) all $(BUILD)/mpp_test test-tools
 	tests/run-all $(BUILD) $(SUITES)
+
+.PHONY: test-tools
+test-tools: $(TEST_TOOLS)
 
 -include $(wildcard tests/*/module.mk)

@@ -8,3 +8,4 @@ $(BUILD)/tests/poll_probe: $(POLL_PROBE_OBJS) $(BUILD)/libmppcore.a $(BUILD)/lib
     $(BUILD)/libmppcommon.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) -lpthread
+TEST_TOOLS += $(BUILD)/tests/poll_probe

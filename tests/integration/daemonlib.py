@@ -1,0 +1,129 @@
+"""Running the built mppstate against a test's servers, and reading what it
+writes: the state file (doc/state-file.md) and `mppctl status --json`."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from mariadb_cluster import CLIENT, write_private
+
+
+def read_state(path):
+    """Parses a state file; returns None if it is missing or incomplete."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    if not text.endswith("\nend\n"):
+        return None
+    state = {"nodes": {}, "dests": {}, "pools": {}}
+    for line in text.splitlines():
+        f = line.split(" ")
+        if f[0] in ("pid", "seq", "time_ms", "interval_ms", "stale_after_ms"):
+            state[f[0]] = int(f[1])
+        elif f[0] == "pool":
+            state["pools"][f[1]] = {"flag": f[2], "note": " ".join(f[3:])}
+        elif f[0] == "node":
+            state["nodes"][f[2]] = {"pool": f[1], "type": f[3], "state": f[4], "status": f[5],
+                                    "address": f[6], "lag": f[7], "reason": " ".join(f[9:])}
+        elif f[0] == "dest":
+            state["dests"][(f[1], f[2])] = {"up": f[4] == "up", "weight": int(f[5])}
+    return state
+
+
+class Mppstate:
+    """One mppstate process for a test, with its config, state and log."""
+
+    def __init__(self, t, cluster, extra=None, name="mppstate"):
+        self.t = t
+        self.cluster = cluster
+        self.dir = os.path.join(t.dir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.config = cluster.write_config(os.path.join(self.dir, "mppstate.ini"), extra,
+                                           state_dir=self.state_dir)
+        self.state_path = os.path.join(self.state_dir, "state")
+        self.log_path = os.path.join(self.dir, "mppstate.log")
+        self.proc = None
+
+    def start(self):
+        self.log_file = open(self.log_path, "a")
+        self.proc = self.t.spawn([self.t.path("bin/mppstate"), "-c", self.config],
+                                 stdout=self.log_file, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        return self.proc.returncode
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def state(self):
+        return read_state(self.state_path)
+
+    def wait(self, predicate, timeout=30, what="state"):
+        """Waits until predicate(state) is true; returns that state."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError("mppstate exited with %s:\n%s" % (self.proc.returncode,
+                                                                     self.log()[-2000:]))
+            last = self.state()
+            if last is not None and predicate(last):
+                return last
+            time.sleep(0.02)
+        raise AssertionError("timed out after %ss waiting for %s; last state: %s\nlog:\n%s"
+                             % (timeout, what, last and last["nodes"], self.log()[-2000:]))
+
+    def wait_active(self, node, timeout=30):
+        return self.wait(lambda s: s["nodes"][node]["state"] == "ACTIVE", timeout,
+                         "%s ACTIVE" % node)
+
+    def mppctl(self, *args, check=True):
+        r = subprocess.run([self.t.path("bin/mppctl"), "-c", self.config] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+        self.t.log("mppctl %s -> %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        if check and r.returncode != 0:
+            raise AssertionError("mppctl %s exited %d: %s" % (" ".join(args), r.returncode,
+                                                              r.stderr.strip()))
+        return r
+
+    def status_json(self):
+        return json.loads(self.mppctl("status", "--json").stdout)
+
+
+def actives(state):
+    return sorted(n for n, v in state["nodes"].items() if v["state"] == "ACTIVE")
+
+
+def add_admin_user(cluster):
+    """A login that may fence (read_only, KILL), in a 0600 option file."""
+    password = "fence-" + os.urandom(6).hex()
+    for stmt in ("CREATE USER 'mppadmin'@'127.0.0.1' IDENTIFIED BY '%s'" % password,
+                 "GRANT SUPER, READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR "
+                 "ON *.* TO 'mppadmin'@'127.0.0.1'"):
+        cluster.sql(1, stmt)
+    cluster.wait_replicated()
+    path = os.path.join(cluster.dir, "mpp-admin.cnf")
+    write_private(path, "[client]\nuser = mppadmin\npassword = %s\n" % password)
+    return path
+
+
+def hold_global_read_lock(t, cluster, i):
+    """Blocks node i's SQL thread (it keeps running) until the test ends."""
+    node = cluster.node(i)
+    p = t.spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch"],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                text=True)
+    p.stdin.write("FLUSH TABLES WITH READ LOCK;\nSELECT SLEEP(300);\n")
+    p.stdin.flush()
+    time.sleep(0.5)  # the lock is taken at once; the test checks its effect
+    return p

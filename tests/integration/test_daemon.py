@@ -1,0 +1,203 @@
+"""mppstate against real MariaDB servers: elections, failovers, the traps
+DESIGN.md lists, restarts, reloads and a fenced switchover. Assertions read
+the state file and `mppctl status --json`."""
+
+import os
+import signal
+import time
+
+from daemonlib import Mppstate, actives, add_admin_user, hold_global_read_lock
+
+FAST = {"global": {"interval": "200ms", "connect_timeout": "1s"}}
+
+
+def test_healthy_pool_elects_the_primary(t):
+    c = t.cluster()
+    m = Mppstate(t, c).start()
+    s = m.wait_active("db1")
+    m.wait(lambda s: all(s["nodes"][n]["state"] == "STANDBY" for n in ("db2", "db3")),
+           what="both replicas STANDBY")
+    s = m.state()
+    t.check_eq(actives(s), ["db1"], "ACTIVE nodes")
+    t.check(s["dests"][("writer", "db1")]["up"], "writer up on db1")
+    t.check(not s["dests"][("writer", "db2")]["up"], "writer down on db2")
+    t.check(s["dests"][("reader", "db2")]["up"] and s["dests"][("reader", "db3")]["up"],
+            "reader up on both replicas")
+    j = m.status_json()
+    nodes = {n["name"]: n for n in j["pools"][0]["nodes"]}
+    t.check_eq(nodes["db1"]["state"], "ACTIVE", "status --json db1")
+    t.check_eq(nodes["db2"]["lag"], 0, "status --json db2 lag")
+    t.check_eq(nodes["db1"]["read_only"], False, "db1 writable")
+    track = os.path.join(m.state_dir, "track")
+    with open(os.path.join(track, "writer", "db1")) as f:
+        t.check_eq(f.read(), "1\n", "track file writer/db1")
+    with open(os.path.join(track, "writer", "db2")) as f:
+        t.check_eq(f.read(), "-2147483648\n", "track file writer/db2")
+    mode = os.stat(os.path.join(m.state_dir, "mppstate.sock")).st_mode & 0o777
+    t.check_eq(oct(mode), oct(0o660), "control socket mode")
+
+
+def test_kill9_of_the_primary_fails_over_to_the_first_secondary(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY" and s["nodes"]["db3"]["state"] == "STANDBY")
+    t0 = time.monotonic()
+    c.kill9(1)
+    s = m.wait_active("db2", timeout=10)
+    t.note("failover %.2fs" % (time.monotonic() - t0))
+    t.check_eq(actives(s), ["db2"], "one ACTIVE")
+    t.check_eq(s["nodes"]["db1"]["state"], "FAIL", "db1")
+    t.check(s["dests"][("writer", "db2")]["up"] and not s["dests"][("writer", "db1")]["up"],
+            "writer moved to db2")
+
+
+def test_sigstop_of_the_primary_fails_over_and_sigcont_does_not_bring_it_back(t):
+    c = t.cluster()
+    m = Mppstate(t, c, {"global": {"interval": "500ms", "connect_timeout": "1s"}}).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY")
+    t0 = time.monotonic()
+    c.sigstop(1)
+    m.wait_active("db2", timeout=1.0 + 2 * 0.5 + 2.0)
+    elapsed = time.monotonic() - t0
+    t.note("failover %.2fs (connect timeout + 2 intervals = 2.0s)" % elapsed)
+    c.sigcont(1)
+    time.sleep(3)
+    s = m.state()
+    t.check_eq(actives(s), ["db2"], "ACTIVE after SIGCONT")
+    t.check_eq(s["nodes"]["db1"]["state"], "FAIL", "db1 stays FAIL (demoted)")
+
+
+def test_a_stall_shorter_than_one_interval_does_not_fail_over(t):
+    c = t.cluster()
+    m = Mppstate(t, c, {"global": {"interval": "1s", "connect_timeout": "1s"}}).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY")
+    seq0 = m.state()["seq"]
+    c.sigstop(1)
+    time.sleep(0.5)
+    c.sigcont(1)
+    m.wait(lambda s: s["seq"] >= seq0 + 5, timeout=15, what="five more rounds")
+    s = m.state()
+    t.check_eq(actives(s), ["db1"], "ACTIVE")
+    t.check("failover" not in m.log(), "no failover logged")
+
+
+def test_a_stopped_sql_thread_on_the_first_secondary_promotes_the_second(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    c.sql(2, "STOP SLAVE SQL_THREAD")
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "FAIL", what="db2 FAIL")
+    c.kill9(1)
+    s = m.wait_active("db3", timeout=10)
+    t.check_eq(actives(s), ["db3"], "one ACTIVE")
+
+
+def test_a_replica_with_an_unapplied_relay_log_is_not_promoted(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    hold_global_read_lock(t, c, 2)
+    for i in range(3):
+        c.write(1, "r%d" % i)
+    pos = c.value(1, "@@gtid_binlog_pos")
+    c.wait_for(lambda: c.slave_status(2).get("Gtid_IO_Pos") == pos, timeout=15,
+               what="db2 received everything")
+    c.wait_replicated(nodes=[3])
+    t.check(c.value(2, "@@gtid_slave_pos") != pos, "db2 has not applied it")
+    time.sleep(0.5)  # a round or two with the writer healthy
+    c.kill9(1)
+    s = m.wait_active("db3", timeout=10)
+    t.check(s["nodes"]["db2"]["state"] != "ACTIVE", "db2 not promoted")
+
+
+def test_a_wrong_password_is_reported_and_causes_no_failover(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY")
+    with open(c.credentials) as f:
+        good = f.read()
+    with open(c.credentials, "w") as f:
+        f.write(good.replace("password = ", "password = wrong"))
+    s = m.wait(lambda s: "access denied" in s["nodes"]["db1"]["reason"], what="1045 reported")
+    t.check_eq(s["nodes"]["db1"]["status"], "INFO", "db1 STATUS")
+    time.sleep(2)  # ten rounds
+    s = m.state()
+    t.check_eq(actives(s), ["db1"], "ACTIVE")
+    t.check("1045" in s["nodes"]["db1"]["reason"], "the reason names 1045")
+    t.check("access denied" in m.log(), "logged:\n" + m.log()[-1500:])
+
+
+def test_restarting_mppstate_keeps_the_active_where_it_was(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY")
+    c.kill9(1)
+    m.wait_active("db2", timeout=10)
+    c.restart(1)  # back, writable, and still the source db3 replicates from
+    t.check_eq(m.stop(), 0, "mppstate exit code on SIGTERM")
+    m.start()
+    time.sleep(1.5)
+    s = m.wait(lambda s: len(actives(s)) == 1, what="an ACTIVE after the restart")
+    t.check_eq(actives(s), ["db2"], "ACTIVE after restart")
+
+
+def test_sighup_with_a_broken_config_keeps_the_old_one(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY")
+    with open(m.config, "a") as f:
+        f.write("[pool other]\nnodes = nosuchnode\n")
+    m.proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    t.check(m.proc.poll() is None, "mppstate still running")
+    t.check("nodes: unknown node 'nosuchnode'" in m.log(), "the error is logged with its line")
+    t.check("still running the previous configuration" in m.log(), "keeps the old config")
+    seq = m.state()["seq"]
+    s = m.wait(lambda s: s["seq"] > seq + 2, what="more rounds")
+    t.check_eq(actives(s), ["db1"], "ACTIVE")
+    # A good reload is taken.
+    with open(m.config) as f:
+        text = f.read().replace("[pool other]\nnodes = nosuchnode\n", "")
+    with open(m.config, "w") as f:
+        f.write(text.replace("interval = 200ms", "interval = 300ms"))
+    m.proc.send_signal(signal.SIGHUP)
+    m.wait(lambda s: s["interval_ms"] == 300, what="the new interval")
+
+
+def test_a_fenced_switchover_leaves_exactly_one_writable_server(t):
+    c = t.cluster()
+    admin = add_admin_user(c)
+    m = Mppstate(t, c, {"global": {"interval": "200ms", "admin_credentials": admin},
+                        "pool main": {"manage_read_only": "yes"}}).start()
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY")
+    c.write(1, "before")
+    r = m.mppctl("switchover", "main", "db2")
+    t.check("db2" in r.stdout, "switchover answer names db2")
+    s = m.wait_active("db2")
+    t.check_eq(actives(s), ["db2"], "one ACTIVE")
+    time.sleep(0.5)
+    writable = [i for i in (1, 2, 3) if c.value(i, "@@read_only") == "0"]
+    t.check_eq(writable, [2], "writable servers")
+    rows = c.sql(2, "SELECT COUNT(*) FROM mpptest.t WHERE v = 'before'")
+    t.check_eq(rows[0][0], "1", "db2 has the last write")
+    # Refused operations are clear.
+    r = m.mppctl("switchover", "main", "db9", check=False)
+    t.check_eq(r.returncode, 1, "unknown node refused")
+    t.check("unknown node 'db9'" in r.stderr, r.stderr)
+    r = m.mppctl("offline", "db2", check=False)
+    t.check_eq(r.returncode, 1, "offline of the ACTIVE refused")
+    t.check("switchover" in r.stderr, r.stderr)
+
+
+def test_offline_online_and_recover(t):
+    c = t.cluster()
+    m = Mppstate(t, c, FAST).start()
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    m.mppctl("offline", "db3")
+    s = m.wait(lambda s: s["nodes"]["db3"]["state"] == "OFFLINE")
+    t.check(not s["dests"][("reader", "db3")]["up"], "OFFLINE is not up")
+    m.mppctl("online", "db3")
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    r = m.mppctl("recover", "db3", check=False)
+    t.check_eq(r.returncode, 1, "recover of a STANDBY refused")
+    t.check("not FAIL" in r.stderr, r.stderr)
