@@ -68,6 +68,11 @@ $(BUILD)/%.o: %.c
 deps:
 	@scripts/install-deps
 
+# Three local MariaDB servers, mppstate watching them, a failover to watch.
+demo: deps
+	$(MAKE) all
+	scripts/demo $(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BINARIES) $(DESTDIR)$(SBINDIR)/

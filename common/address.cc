@@ -51,7 +51,8 @@ bool ParseIp(const char* s, size_t len, bool want_v6, Address* out) {
     return true;
   }
   char buf[INET6_ADDRSTRLEN + 1];
-  if (len == 0 || len >= sizeof buf) return false;
+  // A NUL inside the text would end the copy early and accept a prefix.
+  if (len == 0 || len >= sizeof buf || memchr(s, '\0', len) != nullptr) return false;
   memcpy(buf, s, len);
   buf[len] = '\0';
   if (inet_pton(AF_INET6, buf, out->ip) == 1) {

@@ -152,7 +152,8 @@ bool Text::Equals(const char* s) const {
   return n == len && memcmp(data, s, n) == 0;
 }
 
-StateError ParseStateFile(const char* data, size_t len, StateFile* out, const char** why) {
+StateError ParseStateFile(const char* data, size_t len, StateFile* out, const char** why,
+                          StateCheck check) {
   *why = kCorruptSyntax;
   if (len == 0) {
     *why = "state file is empty";
@@ -187,6 +188,19 @@ StateError ParseStateFile(const char* data, size_t len, StateFile* out, const ch
     return StateError::kCorrupt;
   }
   f.body = pos;
+  if (check == StateCheck::kHeaderAndEnd) {
+    // The last line is "end" (so nothing follows it); the lookups check the
+    // lines they pass.
+    size_t rest = static_cast<size_t>(end - pos);
+    if (rest < 4 || memcmp(end - 4, "end\n", 4) != 0 || (rest > 4 && end[-5] != '\n')) {
+      *why = "state file is corrupt (no end line: truncated?)";
+      return StateError::kCorrupt;
+    }
+    f.body_end = end - 4;
+    *out = f;
+    *why = nullptr;
+    return StateError::kOk;
+  }
   // Every body line starts with a known word; the last line is "end".
   Line l;
   while (TakeLine(&pos, end, &l)) {
@@ -206,7 +220,7 @@ StateError ParseStateFile(const char* data, size_t len, StateFile* out, const ch
 }
 
 StateError LoadStateFile(const char* path, char* buf, size_t cap, StateFile* out,
-                         const char** why) {
+                         const char** why, StateCheck check) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) {
@@ -252,7 +266,7 @@ StateError LoadStateFile(const char* path, char* buf, size_t cap, StateFile* out
     }
   }
   close(fd);
-  return ParseStateFile(buf, got, out, why);
+  return ParseStateFile(buf, got, out, why, check);
 }
 
 StateCursor BeginRecords(const StateFile& f) {
@@ -301,37 +315,85 @@ bool NextDest(StateCursor* c, DestRecord* out) {
 
 namespace {
 
-// The n-th space-separated field of a line (0 = the record word) without
-// splitting the rest: the lookups compare one field per line and parse a line
-// in full only when it is the one asked for, which keeps a lookup in a
-// 1000-node file cheaper than starting /bin/true.
-bool Field(const Line& l, int n, Text* out) {
-  const char* p = l.p;
-  const char* end = l.p + l.len;
-  for (int i = 0; i < n; ++i) {
-    const char* sp = static_cast<const char*>(memchr(p, ' ', static_cast<size_t>(end - p)));
-    if (sp == nullptr) return false;
-    p = sp + 1;
-  }
-  const char* sp = static_cast<const char*>(memchr(p, ' ', static_cast<size_t>(end - p)));
-  const char* stop = sp ? sp : end;
-  if (stop == p) return false;
-  out->data = p;
-  out->len = static_cast<size_t>(stop - p);
-  return true;
-}
+// The lookups walk the body once, check the record word of every line they
+// pass (so they are safe after StateCheck::kHeaderAndEnd), compare one
+// field of the candidate lines, and parse in full only the line asked for.
+// That keeps a lookup in a 1000-node file cheaper than starting /bin/true.
 
-bool SameText(const Text& a, const char* s, size_t n) {
-  return a.len == n && memcmp(a.data, s, n) == 0;
-}
-
+const char kBadLine[] = "state file is corrupt (bad syntax)";
 const char kBadVsLine[] = "state file is corrupt (bad vs line)";
 const char kBadDestLine[] = "state file is corrupt (bad dest line)";
+const char kBadNodeLine[] = "state file is corrupt (bad node line)";
 
-// Walks vs and dest lines. For each vs line (parsed in full), vs_matches
-// says whether its dests are candidates; for each candidate dest line,
-// dest_matches says whether it is the one. Dest lines of other virtual
-// servers are skipped unparsed.
+enum class Word { kPool, kNode, kVs, kDest, kOther };
+
+constexpr uint32_t Word4(const char* s) {
+  // Little- or big-endian, the same way memcpy loads it.
+  return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+             ? uint32_t(uint8_t(s[0])) | uint32_t(uint8_t(s[1])) << 8 |
+                   uint32_t(uint8_t(s[2])) << 16 | uint32_t(uint8_t(s[3])) << 24
+             : uint32_t(uint8_t(s[3])) | uint32_t(uint8_t(s[2])) << 8 |
+                   uint32_t(uint8_t(s[1])) << 16 | uint32_t(uint8_t(s[0])) << 24;
+}
+
+Word Classify(const Line& l) {
+  if (l.len < 5) return Word::kOther;
+  uint32_t w;
+  memcpy(&w, l.p, 4);
+  if (l.p[4] == ' ') {
+    if (w == Word4("dest")) return Word::kDest;
+    if (w == Word4("node")) return Word::kNode;
+    if (w == Word4("pool")) return Word::kPool;
+  }
+  if (l.p[0] == 'v' && l.p[1] == 's' && l.p[2] == ' ') return Word::kVs;
+  return Word::kOther;
+}
+
+// Equality of n bytes without a call for the common short case: two
+// overlapping 8-byte loads cover 8..16 bytes (names, IPv4 addresses).
+bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i)
+      if (a[i] != b[i]) return false;
+    return true;
+  }
+  if (n > 16) return memcmp(a, b, n) == 0;
+  uint64_t a0, a1, b0, b1;
+  memcpy(&a0, a, 8);
+  memcpy(&b0, b, 8);
+  memcpy(&a1, a + n - 8, 8);
+  memcpy(&b1, b + n - 8, 8);
+  return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+// True if l continues at offset off with s followed by a space.
+bool HasWordAt(const Line& l, size_t off, const char* s, size_t n) {
+  return l.len > off + n && l.p[off + n] == ' ' && SameBytes(l.p + off, s, n);
+}
+
+// Offset of the first space at or after off, or l.len. Fields are short:
+// a plain loop beats a call to memchr.
+size_t SpaceFrom(const Line& l, size_t off) {
+  while (off < l.len && l.p[off] != ' ') ++off;
+  return off;
+}
+
+// Where ADDRESS ends in "dest VS NODE ADDRESS up|down WEIGHT": the offset
+// of the space before "up"/"down", or 0 if the line does not end that way.
+size_t DestAddressEnd(const Line& l) {
+  size_t i = l.len;
+  while (i > 0 && l.p[i - 1] >= '0' && l.p[i - 1] <= '9') --i;
+  if (i == l.len || i < 1 || l.p[i - 1] != ' ') return 0;
+  --i;  // at the space before WEIGHT
+  if (i >= 3 && memcmp(l.p + i - 3, " up", 3) == 0) return i - 3;
+  if (i >= 5 && memcmp(l.p + i - 5, " down", 5) == 0) return i - 5;
+  return 0;
+}
+
+// Walks vs and dest lines. vs_matches decides, for each vs line (parsed in
+// full), whether its dest lines are candidates; dest_matches whether a
+// candidate (already known to name that vs) is the one. Dest lines of other
+// virtual servers are skipped unparsed.
 template <typename VsMatches, typename DestMatches>
 bool FindDest(const StateFile& f, VsMatches vs_matches, DestMatches dest_matches,
               DestRecord* out, bool* vs_seen, const char** why) {
@@ -340,28 +402,35 @@ bool FindDest(const StateFile& f, VsMatches vs_matches, DestMatches dest_matches
   bool candidate = false;
   Line l;
   while (TakeLine(&pos, f.body_end, &l)) {
-    if (StartsWith(l, "vs", 2)) {
-      if (!ParseVsLine(l, &vs)) {
-        *why = kBadVsLine;
+    switch (Classify(l)) {
+      case Word::kOther:
+        *why = kBadLine;
         return false;
-      }
-      candidate = vs_matches(vs);
-      if (candidate) *vs_seen = true;
-    } else if (candidate && StartsWith(l, "dest", 4)) {
-      Text vs_field;
-      bool hit;
-      if (!Field(l, 1, &vs_field) || !SameText(vs_field, vs.vs.data, vs.vs.len) ||
-          !dest_matches(l, &hit)) {
-        *why = kBadDestLine;
-        return false;
-      }
-      if (hit) {
-        if (!ParseDestLine(l, vs, out)) {
+      case Word::kVs:
+        if (!ParseVsLine(l, &vs)) {
+          *why = kBadVsLine;
+          return false;
+        }
+        candidate = vs_matches(vs);
+        if (candidate) *vs_seen = true;
+        break;
+      case Word::kDest:
+        if (!candidate) break;
+        // A dest line must name the vs line it follows.
+        if (!HasWordAt(l, 5, vs.vs.data, vs.vs.len)) {
           *why = kBadDestLine;
           return false;
         }
-        return true;
-      }
+        if (dest_matches(l, 5 + vs.vs.len + 1)) {
+          if (!ParseDestLine(l, vs, out)) {
+            *why = kBadDestLine;
+            return false;
+          }
+          return true;
+        }
+        break;
+      default:
+        break;
     }
   }
   *why = nullptr;
@@ -375,13 +444,8 @@ bool FindDestByName(const StateFile& f, const char* vs, const char* node, DestRe
   size_t vs_len = strlen(vs);
   size_t node_len = strlen(node);
   bool vs_seen = false;
-  auto vs_matches = [&](const DestRecord& v) { return SameText(v.vs, vs, vs_len); };
-  auto dest_matches = [&](const Line& l, bool* hit) {
-    Text name;
-    if (!Field(l, 2, &name)) return false;
-    *hit = SameText(name, node, node_len);
-    return true;
-  };
+  auto vs_matches = [&](const DestRecord& v) { return v.vs.len == vs_len && memcmp(v.vs.data, vs, vs_len) == 0; };
+  auto dest_matches = [&](const Line& l, size_t node_at) { return HasWordAt(l, node_at, node, node_len); };
   if (FindDest(f, vs_matches, dest_matches, out, &vs_seen, why)) return true;
   if (*why == nullptr)
     *why = vs_seen ? "node is not in this virtual server" : "no such virtual server in the state file";
@@ -390,14 +454,17 @@ bool FindDestByName(const StateFile& f, const char* vs, const char* node, DestRe
 
 bool FindDestByAddress(const StateFile& f, const Address& vs, const Address& node,
                        DestRecord* out, const char** why) {
+  // The writer writes addresses in canonical form (FormatAddress), so the
+  // node's address is compared as text: "... ADDRESS up|down WEIGHT".
+  char want[kAddressTextMax];
+  FormatAddress(node, want);
+  size_t want_len = strlen(want);
   bool vs_seen = false;
   auto vs_matches = [&](const DestRecord& v) { return v.vs_address == vs; };
-  auto dest_matches = [&](const Line& l, bool* hit) {
-    Text text;
-    Address a;
-    if (!Field(l, 3, &text) || !ParseAddressField(text, &a)) return false;
-    *hit = a == node;
-    return true;
+  auto dest_matches = [&](const Line& l, size_t node_at) {
+    size_t i = DestAddressEnd(l);
+    return i >= node_at + want_len + 1 && l.p[i - want_len - 1] == ' ' &&
+           SameBytes(l.p + i - want_len, want, want_len);
   };
   if (FindDest(f, vs_matches, dest_matches, out, &vs_seen, why)) return true;
   if (*why == nullptr)
@@ -410,15 +477,17 @@ bool FindNode(const StateFile& f, const Text& name, NodeRecord* out, const char*
   const char* pos = f.body;
   Line l;
   while (TakeLine(&pos, f.body_end, &l)) {
-    if (!StartsWith(l, "node", 4)) continue;
-    Text n;
-    if (!Field(l, 2, &n)) {
-      *why = "state file is corrupt (bad node line)";
+    Word w = Classify(l);
+    if (w == Word::kOther) {
+      *why = kBadLine;
       return false;
     }
-    if (!SameText(n, name.data, name.len)) continue;
+    if (w != Word::kNode) continue;
+    // "node POOL NAME ...": skip POOL, compare NAME.
+    size_t name_at = SpaceFrom(l, 5) + 1;
+    if (!HasWordAt(l, name_at, name.data, name.len)) continue;
     if (!ParseNodeLine(l, out)) {
-      *why = "state file is corrupt (bad node line)";
+      *why = kBadNodeLine;
       return false;
     }
     return true;

@@ -69,13 +69,21 @@ struct StateFile {
   const char* body_end = nullptr;  // start of the "end" line
 };
 
+// How much ParseStateFile checks up front. kAllLines: every line's record
+// word. kHeaderAndEnd: only the header, the version, the final newline and
+// the "end" line, for a reader that makes one lookup (mpp-check): the
+// lookups below check every line they pass, so the file is walked once.
+enum class StateCheck { kAllLines, kHeaderAndEnd };
+
 // Reads path into buf (cap bytes) and parses it. On error *why names the
 // cause (a constant string).
-StateError LoadStateFile(const char* path, char* buf, size_t cap, StateFile* out, const char** why);
+StateError LoadStateFile(const char* path, char* buf, size_t cap, StateFile* out, const char** why,
+                         StateCheck check = StateCheck::kAllLines);
 
-// Validates data: header, version, every line's shape, the final "end" line
-// and newline.
-StateError ParseStateFile(const char* data, size_t len, StateFile* out, const char** why);
+// Validates data: header, version, the final "end" line and newline, and
+// with kAllLines every line's record word.
+StateError ParseStateFile(const char* data, size_t len, StateFile* out, const char** why,
+                          StateCheck check = StateCheck::kAllLines);
 
 // Walks the body. Return false when there are no more records of that kind
 // or on a malformed record (then *why is set and *error is true).
@@ -91,7 +99,10 @@ StateCursor BeginRecords(const StateFile& f);
 bool NextNode(StateCursor* c, NodeRecord* out);
 bool NextDest(StateCursor* c, DestRecord* out);
 
-// Lookups. Return false if absent or malformed (then *why says which).
+// Lookups. Return false if absent or malformed (then *why says which). They
+// check the record word of every line they pass and parse in full only the
+// record they return. FindDestByAddress compares the node's address in the
+// canonical text the writer uses (FormatAddress).
 bool FindDestByName(const StateFile& f, const char* vs, const char* node, DestRecord* out,
                     const char** why);
 bool FindDestByAddress(const StateFile& f, const Address& vs, const Address& node,

@@ -29,6 +29,16 @@ std::string AddressText(const Address& a) {
   return FormatAddress(a, buf);
 }
 
+// The content of a track file, or "" if it cannot be read.
+std::string ReadSmallFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  char buf[64];
+  ssize_t n = read(fd, buf, sizeof buf);
+  close(fd);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
 bool MakeDir(const std::string& path, std::string* err) {
   if (mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) return true;
   *err = path + ": cannot create directory: " + strerror(errno);
@@ -139,8 +149,12 @@ bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
     for (size_t i = 0; i < pool.nodes.size(); ++i) {
       std::string path = dir + "/" + cfg.nodes[static_cast<size_t>(pool.nodes[i])].name;
       std::string content = TrackFileContent(ev.decisions[v][i]);
-      auto it = written->find(path);
-      if (it != written->end() && it->second == content && access(path.c_str(), F_OK) == 0) continue;
+      // Compared with the disk, not with what we wrote last: keepalived's
+      // init_file resets the files to 0 when it starts.
+      if (ReadSmallFile(path) == content) {
+        (*written)[path] = content;
+        continue;
+      }
       if (!WriteFileAtomic(path, content, 0644, err)) return false;
       (*written)[path] = content;
     }

@@ -29,9 +29,10 @@ bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t
 // makes keepalived remove the real server when down.
 std::string TrackFileContent(const Decision& d);
 
-// Writes state_dir/track/VS/NODE for every (vs, node) whose content differs
-// from *written (path -> content) or whose file is gone, and records what it
-// wrote. Returns false on the first error.
+// Writes state_dir/track/VS/NODE for every (vs, node) whose file on disk
+// does not hold the decision (missing, or changed by someone else), and
+// records the content in *written (path -> content). Returns false on the
+// first error.
 bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
                      std::map<std::string, std::string>* written, std::string* err);
 

@@ -1,6 +1,13 @@
 # tests/: unit tests (doctest, linked against the core libraries), and the
 # suites that run real programs: each suite is a directory with a `run`
-# script that prints "N passed, N failed" and exits non-zero on failure.
+# script that takes the build directory, prints "N passed, N failed" and
+# exits non-zero on failure.
+
+# The suites' own module.mk files add test-only programs to TEST_TOOLS; read
+# them before the rules below use the variable.
+TEST_TOOLS ?=
+-include $(wildcard tests/*/module.mk)
+
 UNIT_SRCS := $(wildcard tests/unit/*_test.cc) tests/unit/main.cc
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 ALL_OBJS += $(UNIT_OBJS)
@@ -15,10 +22,8 @@ $(BUILD)/mpp_test: $(UNIT_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a $(B
 check: $(BUILD)/mpp_test
 	$(BUILD)/mpp_test
 
-# Suites run in this order by `make test`; TEST_TOOLS are the test-only
-# programs they need (added by the suites' module.mk files).
-SUITES := integration
-TEST_TOOLS ?=
+# The suites `make test` runs, in this order: the quick ones first.
+SUITES := checker fuzz integration kernel ipvs package
 
 test: deps
 	$(MAKE) all $(BUILD)/mpp_test test-tools
@@ -26,5 +31,3 @@ test: deps
 
 .PHONY: test-tools
 test-tools: $(TEST_TOOLS)
-
--include $(wildcard tests/*/module.mk)

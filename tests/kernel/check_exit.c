@@ -3,9 +3,13 @@
  * external check by writing files.
  *
  *   check_exit FILE                  exit code from FILE
- *   check_exit VIP VPORT RIP RPORT   exit code from DIR/RIP:RPORT, where DIR
- *                                    is /run/mpp-test/exit (ldirectord's
- *                                    argument order; it allows no options)
+ *   check_exit VIP VPORT RIP RPORT   exit code from DIR/RIP:RPORT
+ *   check_exit [--dynamic] [--state F] --vs VS --node NODE
+ *                                    exit code from DIR/VS/NODE
+ *
+ * DIR is /run/mpp-test/exit. The last two forms are mpp-check's, so the
+ * generated configs (keepalived/examples) run unchanged with this program
+ * installed as /usr/sbin/mpp-check.
  *
  * A missing or unreadable file exits 1 (down). The word "abort" makes it
  * die by SIGABRT, to observe how the caller counts a crashed check.
@@ -19,12 +23,19 @@
 
 int main(int argc, char **argv) {
   char path[512];
-  if (argc == 2) {
+  const char *vs = NULL, *node = NULL;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (strcmp(argv[i], "--vs") == 0) vs = argv[++i];
+    else if (strcmp(argv[i], "--node") == 0) node = argv[++i];
+  }
+  if (vs != NULL && node != NULL) {
+    snprintf(path, sizeof path, "%s/%s/%s", EXIT_DIR, vs, node);
+  } else if (argc == 2) {
     snprintf(path, sizeof path, "%s", argv[1]);
   } else if (argc == 5) {
     snprintf(path, sizeof path, "%s/%s:%s", EXIT_DIR, argv[3], argv[4]);
   } else {
-    fputs("usage: check_exit FILE | VIP VPORT RIP RPORT\n", stderr);
+    fputs("usage: check_exit FILE | VIP VPORT RIP RPORT | --vs VS --node NODE\n", stderr);
     return 1;
   }
   FILE *f = fopen(path, "r");

@@ -20,7 +20,7 @@ class Step:
               (temp file + rename) in order.
     commands: argv lists run in the guest after the writes.
     expect:   [(vip, rip, weight or ABSENT)]; every one is a test case named
-              "<scenario>/<step>/<rip>".
+              "<scenario>/<step>/<vip>/<rip>".
     timeout:  seconds each expectation may take to come true.
     """
 
@@ -69,7 +69,8 @@ class Scenario:
             out.append("step_start")
             emit_writes(step)
             for vip, rip, want in step.expect:
-                name = "%s/%s/%s" % (self.name, step.name, rip)
+                vs = vip if ":" in vip else "fwm" + vip
+                name = "%s/%s/%s/%s" % (self.name, step.name, vs, rip)
                 out.append("check_weight %s %s %s %s %s || FAILED=1" % (
                     q(name), q(vip), q(rip), q(str(want)), step.timeout))
         out.append("kill $DAEMON 2>/dev/null")

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -66,10 +65,10 @@ mpp::NodeConfig Node(const std::string& name, uint16_t port) {
   return n;
 }
 
-// A config whose credentials file exists (the library reads it).
-mpp::Config TestConfig() {
-  static std::string path;
-  if (path.empty()) {
+// A credentials file for the library to read, removed at exit.
+struct TempCredentials {
+  std::string path;
+  TempCredentials() {
     char tmpl[] = "/tmp/mpp-poller-test-XXXXXX";
     int fd = mkstemp(tmpl);
     REQUIRE(fd >= 0);
@@ -78,8 +77,13 @@ mpp::Config TestConfig() {
     close(fd);
     path = tmpl;
   }
+  ~TempCredentials() { unlink(path.c_str()); }
+};
+
+mpp::Config TestConfig() {
+  static TempCredentials credentials;
   mpp::Config cfg;
-  cfg.credentials = path;
+  cfg.credentials = credentials.path;
   cfg.connect_timeout_ms = 1000;
   cfg.query_timeout_ms = 1000;
   return cfg;

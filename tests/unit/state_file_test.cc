@@ -202,6 +202,13 @@ TEST_CASE("StateFile: track files hold the weight when up and remove the server 
   std::ifstream in2(std::string(dir) + "/track/writer/db2");
   std::getline(in2, line);
   CHECK(line == "-2147483648");
+  // keepalived's init_file resets a track file when it starts: the next
+  // round must put the decision back.
+  REQUIRE(WriteFileAtomic(std::string(dir) + "/track/writer/db1", "0\n", 0644, &err));
+  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &written, &err));
+  std::ifstream in3(std::string(dir) + "/track/writer/db1");
+  std::getline(in3, line);
+  CHECK(line == "1");
   for (const auto& kv : written) unlink(kv.first.c_str());
   rmdir((std::string(dir) + "/track/writer").c_str());
   rmdir((std::string(dir) + "/track/reader").c_str());

@@ -1,0 +1,201 @@
+// mpp-ipvs: follows mppstate's state file and sets IPVS real-server weights
+// over generic netlink (see ipvs_daemon.h for the rules).
+//
+//   mpp-ipvs [-c FILE]            run in the foreground (systemd supervises)
+//   mpp-ipvs --status [-c FILE]   print desired vs kernel, then exit
+//
+// Exit codes: 0 after SIGTERM/SIGINT (or --status), 1 when IPVS cannot be
+// used (no IPVS in the kernel, no CAP_NET_ADMIN), 2 for a bad command line
+// or config, or a config without an [ipvs] section (IPVS control is off).
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ipvs/ipvs_daemon.h"
+#include "ipvs/ipvs_netlink.h"
+#include "ipvs/state_watch.h"
+#include "mppstate/config.h"
+
+namespace mpp {
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/mpp/mppstate.ini";
+
+void Log(const std::string& msg) {
+  // One write per line so lines from a crash or a pipe stay whole.
+  std::string line = "mpp-ipvs: " + msg + "\n";
+  ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+  (void)n;
+}
+
+int64_t WallMs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t MonoMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// mpp-ipvs needs no credentials: parse the file without LoadConfig's check
+// of the MySQL option file, which it may not even be allowed to read.
+bool ReadConfig(const std::string& path, Config* out, std::vector<std::string>* errors) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    errors->push_back(path + ": cannot read: " + strerror(errno));
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Config cfg;
+  if (!ParseConfig(ss.str(), path, &cfg, errors)) return false;
+  if (!cfg.ipvs.enabled) {
+    errors->push_back(path + ": no [ipvs] section (or enabled = false): IPVS control is off");
+    return false;
+  }
+  *out = cfg;
+  return true;
+}
+
+void Usage() {
+  fprintf(stderr, "usage: mpp-ipvs [-c FILE] [--status]\n       mpp-ipvs --version\n");
+}
+
+int Run(int argc, char** argv) {
+  std::string path = kDefaultConfig;
+  bool status = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+      path = argv[++i];
+    } else if (a == "--status") {
+      status = true;
+    } else if (a == "--version") {
+      printf("mpp-ipvs %s\n", MPP_VERSION);
+      return 0;
+    } else if (a == "-h" || a == "--help") {
+      Usage();
+      return 0;
+    } else {
+      Usage();
+      return 2;
+    }
+  }
+
+  Config cfg;
+  std::vector<std::string> errors;
+  if (!ReadConfig(path, &cfg, &errors)) {
+    for (const std::string& e : errors) Log(e);
+    return 2;
+  }
+
+  IpvsNetlink nl;
+  IpvsStatus st = nl.Open();
+  if (!st.ok()) {
+    Log("cannot use IPVS: " + st.message());
+    return 1;
+  }
+  IpvsDaemon daemon(&nl, Log);
+  daemon.SetConfig(cfg);
+
+  if (status) {
+    std::string text = daemon.Status(WallMs());
+    fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+
+  // Signals arrive through a descriptor: the loop stays single-threaded and
+  // a reload never runs in the middle of a reconcile.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    Log(std::string("signalfd: ") + strerror(errno));
+    return 1;
+  }
+
+  Log("started (version " MPP_VERSION "), following " + daemon.StatePath());
+  StateWatch watch;
+  std::string watch_error;
+  auto rewatch = [&]() {
+    std::string err;
+    if (watch.Open(daemon.config().state_dir, "state", &err)) {
+      if (!watch_error.empty()) Log("watching " + daemon.config().state_dir + " again");
+      watch_error.clear();
+    } else if (err != watch_error) {
+      watch_error = err;
+      Log(err + " (retrying every reconcile interval)");
+    }
+  };
+  rewatch();
+  daemon.Reconcile(WallMs());
+  int64_t next = MonoMs() + daemon.config().ipvs.reconcile_interval_ms;
+
+  for (;;) {
+    pollfd fds[2] = {{sfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
+    int64_t wait = next - MonoMs();
+    if (wait < 0) wait = 0;
+    int n = poll(fds, watch.fd() >= 0 ? 2 : 1, static_cast<int>(wait));
+    if (n < 0 && errno != EINTR) {
+      Log(std::string("poll: ") + strerror(errno));
+      return 1;
+    }
+    bool reconcile = false;
+    bool full = false;
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGHUP) {
+          Config fresh;
+          std::vector<std::string> errs;
+          if (ReadConfig(path, &fresh, &errs)) {
+            bool moved = fresh.state_dir != daemon.config().state_dir;
+            daemon.SetConfig(fresh);
+            Log("reloaded " + path);
+            if (moved) rewatch();
+            reconcile = full = true;
+          } else {
+            for (const std::string& e : errs) Log(e);
+            Log("reload failed: keeping the previous config");
+          }
+        } else {
+          Log(std::string("stopping on ") + strsignal(static_cast<int>(si.ssi_signo)));
+          return 0;
+        }
+      }
+    }
+    if (n > 0 && watch.fd() >= 0 && (fds[1].revents & POLLIN)) {
+      bool lost = false;
+      if (watch.Drain(&lost)) reconcile = true;
+      if (lost) rewatch();
+    }
+    if (MonoMs() >= next) {
+      if (!watch.is_open()) rewatch();
+      reconcile = full = true;
+      next = MonoMs() + daemon.config().ipvs.reconcile_interval_ms;
+    }
+    if (reconcile) daemon.Reconcile(WallMs(), full);
+  }
+}
+
+}  // namespace
+}  // namespace mpp
+
+int main(int argc, char** argv) { return mpp::Run(argc, argv); }

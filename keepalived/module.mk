@@ -1,0 +1,12 @@
+# keepalived/: generators of keepalived and ldirectord configuration (used
+# by mppctl keepalived-conf / ldirectord-conf), example configs and the
+# how-to (README.md). No libmysqlclient, no libnl.
+KEEPALIVED_SRCS := keepalived/conf_gen.cc
+KEEPALIVED_OBJS := $(KEEPALIVED_SRCS:%.cc=$(BUILD)/%.o)
+ALL_OBJS += $(KEEPALIVED_OBJS)
+
+$(BUILD)/libmppkeepalived.a: $(KEEPALIVED_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# The unit tests (keepalived/conf_gen_test.cc, to become tests/unit/keepalived_conf_test.cc) link it.
+UNIT_LIBS += $(BUILD)/libmppkeepalived.a
