@@ -19,10 +19,11 @@ endif
 $(BUILD)/libmppcheck.a: $(CHECK_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/mpp-check: $(CHECK_MAIN_OBJS) $(BUILD)/libmppcheck.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mpp-check: $(CHECK_MAIN_OBJS) $(BUILD)/libmppcheck.a $(BUILD)/libmppcommon.a
+	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $(CHECK_STATIC) -o $@ $^
 
-BINARIES += $(BUILD)/mpp-check
+BINARIES += $(BUILD)/bin/mpp-check
 
 # The unit tests (tests/unit/checker_test.cc) link the checker library.
 UNIT_LIBS += $(BUILD)/libmppcheck.a
@@ -47,5 +48,5 @@ fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: bench-checker
-bench-checker: $(BUILD)/mpp-check
+bench-checker: $(BUILD)/bin/mpp-check
 	bench/checker/run $(BUILD)

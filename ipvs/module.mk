@@ -14,10 +14,11 @@ $(IPVS_NL_OBJS) $(IPVS_MAIN_OBJS): CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/libmppipvs.a: $(IPVS_PURE_OBJS) $(IPVS_NL_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/mpp-ipvs: $(IPVS_MAIN_OBJS) $(BUILD)/libmppipvs.a $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mpp-ipvs: $(IPVS_MAIN_OBJS) $(BUILD)/libmppipvs.a $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
 
-BINARIES += $(BUILD)/mpp-ipvs
+BINARIES += $(BUILD)/bin/mpp-ipvs
 
 # The unit tests of the plan (tests/unit/ipvs_*_test.cc) link the archive;
 # they use only its libnl-free objects, so they need no libnl.
@@ -37,10 +38,10 @@ $(BUILD)/bench/ipvs/mpp-ipvs-bench: $(BUILD)/bench/ipvs/ipvs_bench.o $(BUILD)/li
 	$(CXX) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
 
 
-TEST_TOOLS += $(BUILD)/mpp-ipvs $(BUILD)/tests/ipvs/mpp-write-state
+TEST_TOOLS += $(BUILD)/bin/mpp-ipvs $(BUILD)/tests/ipvs/mpp-write-state
 
 .PHONY: ipvs-test-tools bench-ipvs test-ipvs
-ipvs-test-tools: $(BUILD)/mpp-ipvs $(BUILD)/tests/ipvs/mpp-write-state $(BUILD)/bench/ipvs/mpp-ipvs-bench
+ipvs-test-tools: $(BUILD)/bin/mpp-ipvs $(BUILD)/tests/ipvs/mpp-write-state $(BUILD)/bench/ipvs/mpp-ipvs-bench
 
 # Kernel tests of mpp-ipvs alone (`make test` runs them too: the suite
 # registers itself in tests/ipvs/module.mk).
