@@ -232,7 +232,9 @@ bool Builder::AddressValue(const Entry& e, Address* out) {
 void Builder::Duplicates(const Section& s) {
   for (size_t i = 0; i < s.entries.size(); ++i)
     for (size_t j = 0; j < i; ++j)
-      if (s.entries[i].key == s.entries[j].key) {
+      // Lists may go on over several lines (inih caps a line at 200 bytes).
+      if (s.entries[i].key == s.entries[j].key && s.entries[i].key != "nodes" &&
+          s.entries[i].key != "checkpoints") {
         Error(s.entries[i].line, "duplicate key '" + s.entries[i].key + "' (first at line " +
                                      std::to_string(s.entries[j].line) + ")");
         break;
@@ -279,7 +281,6 @@ void Builder::Global(const Section& s) {
       if (e.value.empty()) Error(e.line, "check_query: must not be empty");
       else c.check_query = e.value;
     } else if (k == "checkpoints") {
-      c.checkpoints.clear();
       for (const std::string& item : SplitList(e.value)) {
         Address a;
         Entry one{k, item, e.line};

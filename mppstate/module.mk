@@ -37,3 +37,8 @@ $(BUILD)/bin/mppctl: $(MPPCTL_OBJS) $(BUILD)/libmppkeepalived.a $(BUILD)/libmppc
 	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 
 BINARIES += $(BUILD)/bin/mppctl
+
+.PHONY: bench-failover
+bench: bench-failover
+bench-failover: $(BUILD)/bin/mppstate
+	bench/failover/run $(BUILD)

@@ -4,6 +4,7 @@ the state file and `mppctl status --json`."""
 
 import os
 import signal
+import subprocess
 import time
 
 from daemonlib import Mppstate, actives, add_admin_user, hold_global_read_lock
@@ -201,3 +202,43 @@ def test_offline_online_and_recover(t):
     r = m.mppctl("recover", "db3", check=False)
     t.check_eq(r.returncode, 1, "recover of a STANDBY refused")
     t.check("not FAIL" in r.stderr, r.stderr)
+
+
+def test_mpp_check_agrees_with_mppctl_status_for_every_vs_and_node(t):
+    c = t.cluster()
+    m = Mppstate(t, c, {"global": {"interval": "1s"}, "node db3": {"weight": "300"}}).start()
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    c.sql(2, "STOP SLAVE SQL_THREAD")  # db2 down for reads
+    m.wait(lambda s: s["nodes"]["db2"]["state"] == "FAIL")
+    check = t.path("bin/mpp-check")
+    for attempt in range(20):
+        j = m.status_json()
+        seq_before = m.state()["seq"]
+        if seq_before != j["seq"]:
+            time.sleep(0.1)
+            continue  # a round in between: ask again
+        compared = 0
+        for vs in j["vs"]:
+            vip, vport = vs["address"].rsplit(":", 1)
+            for d in vs["dests"]:
+                rip, rport = d["address"].rsplit(":", 1)
+                named = subprocess.run([check, "--state", m.state_path, "--vs", vs["name"],
+                                        "--node", d["node"]], capture_output=True, text=True)
+                by_address = subprocess.run([check, "--state", m.state_path, vip, vport, rip, rport],
+                                            capture_output=True, text=True)
+                dynamic = subprocess.run([check, "--state", m.state_path, "--dynamic", "--vs",
+                                          vs["name"], "--node", d["node"]], capture_output=True, text=True)
+                want = 0 if d["up"] else 1
+                what = "%s/%s" % (vs["name"], d["node"])
+                t.check_eq(named.returncode, want, what + " named form")
+                t.check_eq(by_address.returncode, want, what + " address form")
+                t.check_eq(dynamic.returncode, 2 + min(d["weight"], 253) if d["up"] else 1,
+                           what + " --dynamic")
+                compared += 1
+        if m.state()["seq"] != seq_before:
+            continue  # the file changed while we read it
+        t.check_eq(compared, 6, "pairs compared")
+        t.check(any(d["up"] for vs in j["vs"] for d in vs["dests"] if d["node"] == "db3"),
+                "db3 is up somewhere (weight 300 clamps to 253 for --dynamic)")
+        return
+    raise AssertionError("could not read the state file and the status in one round")

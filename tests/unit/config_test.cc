@@ -49,6 +49,19 @@ std::vector<std::string> Errors(const std::string& text) {
 
 std::string WithGood(const std::string& extra) { return std::string(kGood) + extra; }
 
+// 40 nodes, listed ten per line.
+std::string PoolText() {
+  std::string text = "[pool big]\n";
+  for (int line = 0; line < 4; ++line) {
+    text += "nodes = ";
+    for (int i = 1; i <= 10; ++i) text += (i > 1 ? ", n" : "n") + std::to_string(line * 10 + i);
+    text += "\n";
+  }
+  for (int i = 1; i <= 40; ++i)
+    text += "[node n" + std::to_string(i) + "]\naddress = 127.0.0.1:" + std::to_string(4000 + i) + "\n";
+  return text;
+}
+
 TEST_CASE("Config: a good file parses with its values and defaults") {
   Config cfg;
   std::vector<std::string> errors;
@@ -168,6 +181,15 @@ TEST_CASE("Config: values are parsed strictly") {
   text.replace(text.find("failover_at = CRITICAL"), 22, "failover_at = warn");
   CHECK(Errors(text) ==
         std::vector<std::string>{"bad.ini:9: failover_at: 'warn' is not one of INFO, WARN, CRITICAL, FAIL"});
+}
+
+TEST_CASE("Config: a long nodes list may go on over several nodes lines") {
+  std::string text = PoolText();
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(text, "big.ini", &cfg, &errors));
+  CHECK(cfg.pools[0].nodes.size() == 40);
+  CHECK(cfg.nodes[static_cast<size_t>(cfg.pools[0].nodes[39])].name == "n40");
 }
 
 TEST_CASE("Config: a node that is in no pool is an error") {
