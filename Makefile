@@ -42,7 +42,7 @@ INIH_LIBS := -linih
 BINARIES :=
 ALL_OBJS :=
 
-.PHONY: all check test demo bench fuzz install uninstall deb rpm clean deps
+.PHONY: all check test demo bench fuzz install deb rpm clean deps
 all:
 
 include common/module.mk

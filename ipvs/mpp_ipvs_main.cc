@@ -53,15 +53,8 @@ int64_t MonoMs() {
 // mpp-ipvs needs no credentials: parse the file without LoadConfig's check
 // of the MySQL option file, which it may not even be allowed to read.
 bool ReadConfig(const std::string& path, Config* out, std::vector<std::string>* errors) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errors->push_back(path + ": cannot read: " + strerror(errno));
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
   Config cfg;
-  if (!ParseConfig(ss.str(), path, &cfg, errors)) return false;
+  if (!ReadConfigFile(path, &cfg, errors)) return false;
   if (!cfg.ipvs.enabled) {
     errors->push_back(path + ": no [ipvs] section (or enabled = false): IPVS control is off");
     return false;
