@@ -64,7 +64,8 @@ std::vector<PollResult> ConcurrentPoller::PollAll(const Config& cfg, Clock::time
     {
       std::lock_guard<std::mutex> lock(shared->mu);
       if (shared->busy[key]) {
-        round->results[i] = TimedOut("poll missed its deadline (the previous one is still running)");
+        round->results[i] =
+            TimedOut("poll missed its deadline (the previous one is still running)");
         round->done[i] = true;
         continue;
       }

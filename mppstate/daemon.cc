@@ -193,9 +193,13 @@ int Daemon::Run() {
   }
   for (const PendingClient& c : pending_) Reply(c.fd, false, "mppstate is stopping\n");
   CloseControlSocket();
-  // Let no poll thread sit inside the client library while we exit.
-  poller_.WaitIdle(Clock::now() + std::chrono::milliseconds(cfg_.connect_timeout_ms + 500));
+  // Let no poll thread sit inside the client library while we exit: a poll
+  // of a stopped server can take the connect timeout plus one query timeout
+  // per statement.
+  bool idle = poller_.WaitIdle(Clock::now() + std::chrono::milliseconds(cfg_.connect_timeout_ms +
+                                                                         3 * cfg_.query_timeout_ms + 500));
   Log(LogLevel::kNotice, "mppstate stopped");
+  if (!idle) _exit(0);  // no teardown under a thread still in the client library
   return 0;
 }
 

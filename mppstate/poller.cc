@@ -7,6 +7,9 @@
 #include <chrono>
 #include <mutex>
 
+// MariaDB Connector/C and Oracle's libmysqlclient: only calls and option
+// names both offer are used (no my_bool, no library-specific options), so
+// nothing here needs an #ifdef.
 #include <mysql.h>
 
 namespace mpp {
@@ -57,7 +60,8 @@ std::vector<std::string> SplitTrimmed(const std::string& s, char sep) {
   size_t start = 0;
   while (true) {
     size_t end = s.find(sep, start);
-    std::string piece = Trim(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    std::string piece =
+        Trim(s.substr(start, end == std::string::npos ? std::string::npos : end - start));
     if (!piece.empty()) out.push_back(piece);
     if (end == std::string::npos) break;
     start = end + 1;
@@ -148,6 +152,15 @@ void Fail(PollResult* r, PollOutcome outcome, const std::string& what, MYSQL* m)
   r->error = what + ": " + mysql_error(m);
 }
 
+// The outcome of a statement that failed after login. A lost connection in
+// the middle of a poll is a hung or dying server, not a bad query.
+PollOutcome QueryFailure(MYSQL* m, std::chrono::steady_clock::time_point t0, int64_t timeout_ms) {
+  unsigned err = mysql_errno(m);
+  bool lost = err >= 2000 && err < 3000 &&
+              ClassifyMysqlError(err, MsSince(t0), timeout_ms) == PollOutcome::kTimeout;
+  return lost ? PollOutcome::kTimeout : PollOutcome::kQueryError;
+}
+
 // Runs a statement and stores its result (nullptr for statements without
 // one). On failure fills *r and returns false.
 bool Query(MYSQL* m, const std::string& sql, const std::string& what, int64_t timeout_ms,
@@ -155,20 +168,12 @@ bool Query(MYSQL* m, const std::string& sql, const std::string& what, int64_t ti
   *res = nullptr;
   auto t0 = std::chrono::steady_clock::now();
   if (mysql_real_query(m, sql.data(), sql.size()) != 0) {
-    unsigned err = mysql_errno(m);
-    // A lost connection in the middle of a poll is a hung or dying server,
-    // not a bad query.
-    PollOutcome o = err >= 2000 && err < 3000 ? ClassifyMysqlError(err, MsSince(t0), timeout_ms)
-                                              : PollOutcome::kQueryError;
-    Fail(r, o, what, m);
+    Fail(r, QueryFailure(m, t0, timeout_ms), what, m);
     return false;
   }
   *res = mysql_store_result(m);
   if (*res == nullptr && mysql_field_count(m) != 0) {
-    unsigned err = mysql_errno(m);
-    PollOutcome o = err >= 2000 && err < 3000 ? ClassifyMysqlError(err, MsSince(t0), timeout_ms)
-                                              : PollOutcome::kQueryError;
-    Fail(r, o, what, m);
+    Fail(r, QueryFailure(m, t0, timeout_ms), what, m);
     return false;
   }
   return true;
@@ -188,8 +193,8 @@ void ReadReplicationRow(const NamedRow& row, bool mariadb, const std::string& gt
   std::string host = row.Text({"Master_Host", "Source_Host"});
   std::string port = row.Text({"Master_Port", "Source_Port"});
   repl->source_text = host + ":" + port;
-  std::string literal = host.find(':') != std::string::npos ? "[" + host + "]:" + port
-                                                            : repl->source_text;
+  std::string literal =
+      host.find(':') != std::string::npos ? "[" + host + "]:" + port : repl->source_text;
   const char* why = nullptr;
   if (!ParseAddress(literal.data(), literal.size(), &repl->source, &why)) repl->source = Address();
 
@@ -315,8 +320,7 @@ PollResult PollNode(const Config& cfg, const NodeConfig& node) {
   // user and password come from the option file (nullptr: use the file's).
   if (mysql_real_connect(m, host.c_str(), nullptr, nullptr, nullptr, node.address.port, nullptr,
                          0) == nullptr) {
-    Fail(&r, ClassifyMysqlError(mysql_errno(m), MsSince(t0), cfg.connect_timeout_ms), "connect",
-         m);
+    Fail(&r, ClassifyMysqlError(mysql_errno(m), MsSince(t0), cfg.connect_timeout_ms), "connect", m);
     return r;
   }
 
@@ -325,6 +329,20 @@ PollResult PollNode(const Config& cfg, const NodeConfig& node) {
   if (!cfg.check_query.empty()) {
     if (!Query(m, cfg.check_query, "check query", qt, &r, &raw)) return r;
     Result check(raw);
+    // A CALL returns more than one result; the next statements need them
+    // all read first.
+    while (mysql_more_results(m)) {
+      auto t1 = std::chrono::steady_clock::now();
+      bool failed = mysql_next_result(m) > 0;
+      if (!failed) {
+        Result more(mysql_store_result(m));
+        failed = more.get() == nullptr && mysql_field_count(m) != 0;
+      }
+      if (failed) {
+        Fail(&r, QueryFailure(m, t1, qt), "check query", m);
+        return r;
+      }
+    }
   }
 
   std::string server_info = mysql_get_server_info(m) ? mysql_get_server_info(m) : "";

@@ -46,7 +46,7 @@ _PR_SET_PDEATHSIG = 1
 _live_clusters = []
 
 
-def _die_with_parent():
+def die_with_parent():
     # Runs in the child between fork and exec: a server must not outlive the
     # test process, even if that one is killed with SIGKILL.
     try:
@@ -181,7 +181,7 @@ class MariaDBCluster:
         for node in self.nodes:
             self._spawn(node)
         for node in self.nodes:
-            self._wait_ready(node)
+            self._wait_ready_new_port(node)
 
         self.credentials = os.path.join(self.dir, "mpp-client.cnf")
         write_private(self.credentials, "[client]\nuser = %s\npassword = %s\n"
@@ -197,7 +197,7 @@ class MariaDBCluster:
             "CREATE TABLE mpptest.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64))",
         ]))
         for i in range(2, self.n + 1):
-            self.sql(i, self._change_master_sql() + ";\nSTART SLAVE")
+            self.sql(i, self._change_master_sql(1) + ";\nSTART SLAVE")
         self.wait_replicated()
 
     def _install_db(self, datadir):
@@ -209,7 +209,7 @@ class MariaDBCluster:
         if os.geteuid() == 0:
             args.append("--user=root")
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           preexec_fn=_die_with_parent, timeout=120)
+                           preexec_fn=die_with_parent, timeout=120)
         if r.returncode != 0:
             raise ClusterError("mariadb-install-db failed:\n" + r.stdout.decode(errors="replace"))
 
@@ -244,10 +244,10 @@ class MariaDBCluster:
         with open(node.cnf, "w") as f:
             f.write("\n".join(l for l in lines if l) + "\n")
 
-    def _change_master_sql(self):
+    def _change_master_sql(self, source=1):
         return ("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, "
                 "MASTER_USER='repl', MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos, "
-                "MASTER_CONNECT_RETRY=1" % (self.nodes[0].port, self.repl_password))
+                "MASTER_CONNECT_RETRY=1" % (self.node(source).port, self.repl_password))
 
     def _spawn(self, node):
         log = open(os.path.join(node.dir, "stdout.log"), "ab")
@@ -255,10 +255,24 @@ class MariaDBCluster:
             node.proc = subprocess.Popen(
                 [MARIADBD, "--defaults-file=" + node.cnf],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                start_new_session=True, preexec_fn=die_with_parent)
         finally:
             log.close()
         node.stopped = False
+
+    def _wait_ready_new_port(self, node, tries=3):
+        # free_port() can race with another program taking the port before
+        # the server binds it: then the server exits, and gets another port.
+        for attempt in range(tries):
+            try:
+                return self._wait_ready(node)
+            except ClusterError:
+                if attempt + 1 == tries or node.proc.poll() is None or \
+                        "Address already in use" not in self.error_log(node.index):
+                    raise
+            node.port = free_port()
+            self._write_server_cnf(node)
+            self._spawn(node)
 
     def _wait_ready(self, node, timeout=60):
         """Waits until the server sends its greeting on its TCP port."""
@@ -393,12 +407,20 @@ class MariaDBCluster:
         """Inserts a row into mpptest.t on node i."""
         self.sql(i, "INSERT INTO mpptest.t (v) VALUES ('%s')" % value)
 
-    def wait_replicated(self, timeout=30, nodes=None):
-        """Waits until every running replica (or those in nodes) has applied
-        the primary's whole binlog."""
-        pos = self.value(1, "@@gtid_binlog_pos")
-        for i in nodes or range(2, self.n + 1):
-            if not self.running(i):
+    def replicate_from(self, i, source):
+        """Points replica i at node source (GTID) and starts replication;
+        source = None: node i stops replicating."""
+        if source is None:
+            self.sql(i, "STOP SLAVE;\nRESET SLAVE ALL")
+        else:
+            self.sql(i, "STOP SLAVE;\n" + self._change_master_sql(source) + ";\nSTART SLAVE")
+
+    def wait_replicated(self, timeout=30, nodes=None, primary=1):
+        """Waits until every other running node (or those in nodes) has
+        applied the whole binlog of primary (node 1 unless told)."""
+        pos = self.value(primary, "@@gtid_binlog_pos")
+        for i in nodes or range(1, self.n + 1):
+            if i == primary or not self.running(i):
                 continue
             r = self.sql(i, "SELECT MASTER_GTID_WAIT('%s', %d)" % (pos, timeout), timeout + 10)
             if r[0][0] != "0":

@@ -19,27 +19,11 @@
 #include "mppstate/concurrent_poller.h"
 #include "mppstate/config.h"
 #include "mppstate/poller.h"
+#include "mppstate/status_format.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Json(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 const char* OutcomeToken(mpp::PollOutcome o) {
   switch (o) {
@@ -64,8 +48,8 @@ const char* IoToken(mpp::IoThread io) {
 }
 
 std::string ResultJson(const std::string& name, const mpp::PollResult& r) {
-  std::string j = "{\"name\": " + Json(name) + ", \"outcome\": \"" + OutcomeToken(r.outcome) +
-                  "\", \"error\": " + Json(r.error) +
+  std::string j = "{\"name\": " + mpp::JsonString(name) + ", \"outcome\": \"" + OutcomeToken(r.outcome) +
+                  "\", \"error\": " + mpp::JsonString(r.error) +
                   ", \"error_code\": " + std::to_string(r.error_code) +
                   ", \"read_only\": " + (r.read_only ? "true" : "false") +
                   ", \"server_id\": " + std::to_string(r.server_id) + ", \"repl\": ";
@@ -73,23 +57,23 @@ std::string ResultJson(const std::string& name, const mpp::PollResult& r) {
   if (!s.configured) return j + "null}";
   char addr[mpp::kAddressTextMax];
   j += "{\"source\": ";
-  j += s.source.kind == mpp::Address::kNone ? "null" : Json(mpp::FormatAddress(s.source, addr));
-  j += ", \"source_text\": " + Json(s.source_text);
+  j += s.source.kind == mpp::Address::kNone ? "null" : mpp::JsonString(mpp::FormatAddress(s.source, addr));
+  j += ", \"source_text\": " + mpp::JsonString(s.source_text);
   j += std::string(", \"io\": \"") + IoToken(s.io) + "\"";
   j += std::string(", \"sql_running\": ") + (s.sql_running ? "true" : "false");
   j += ", \"io_errno\": " + std::to_string(s.io_errno);
   j += ", \"sql_errno\": " + std::to_string(s.sql_errno);
-  j += ", \"io_error\": " + Json(s.io_error);
-  j += ", \"sql_error\": " + Json(s.sql_error);
+  j += ", \"io_error\": " + mpp::JsonString(s.io_error);
+  j += ", \"sql_error\": " + mpp::JsonString(s.sql_error);
   j += ", \"lag_s\": " + std::to_string(s.lag_s);
   j += std::string(", \"relay_applied\": ") + (s.relay_applied ? "true" : "false");
   j += ", \"received\": {\"gtid\": {";
   bool first = true;
   for (const auto& [key, seq] : s.received.gtid) {
-    j += (first ? "" : ", ") + Json(key) + ": " + std::to_string(seq);
+    j += (first ? "" : ", ") + mpp::JsonString(key) + ": " + std::to_string(seq);
     first = false;
   }
-  j += "}, \"file\": " + Json(s.received.file) + ", \"pos\": " + std::to_string(s.received.pos);
+  j += "}, \"file\": " + mpp::JsonString(s.received.file) + ", \"pos\": " + std::to_string(s.received.pos);
   return j + "}}}";
 }
 

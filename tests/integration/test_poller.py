@@ -237,3 +237,26 @@ def test_cluster_starts_fast(t):
             alive = False
         t.check(not alive, "server %d still alive after stop()" % pid)
     t.check(c.dir is None, "directory removed")
+
+
+def test_check_query_returning_several_results(t):
+    c = t.cluster(n=1)
+    c.sql(1, "DELIMITER //\n"
+             "CREATE PROCEDURE mpptest.health() SQL SECURITY DEFINER "
+             "BEGIN SELECT 1; SELECT 2; END//\n"
+             "DELIMITER ;\n"
+             "GRANT EXECUTE ON PROCEDURE mpptest.health TO 'mpp'@'127.0.0.1'")
+    r = t.probe(c, extra={"global": {"check_query": "CALL mpptest.health()"}})
+    # The poll reads every result, so the next statements still work.
+    t.check_eq(r["db1"]["outcome"], "ok", "outcome")
+    t.check_eq(r["db1"]["read_only"], False, "read_only read after the CALL")
+
+
+def test_a_query_that_hangs_times_out(t):
+    c = t.cluster(n=1)
+    r = t.probe(c, extra={"global": {"check_query": "SELECT SLEEP(20)", "query_timeout": "1s"}},
+                direct=True)
+    t.check_eq(r["db1"]["outcome"], "timeout", "outcome")
+    t.check(r["db1"]["error_code"] in (2013, 2006), "error code %d" % r["db1"]["error_code"])
+    t.check(r["_elapsed_ms"] < 5000, "query timeout after %d ms" % r["_elapsed_ms"])
+    t.note("query timeout after %d ms" % r["_elapsed_ms"])

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import tempfile
 
-from mariadb_cluster import MariaDBCluster
+from mariadb_cluster import MariaDBCluster, die_with_parent
 
 
 class TestTimeout(Exception):
@@ -68,9 +68,9 @@ class Context:
 
     def spawn(self, args, **kw):
         """Starts a background program in its own process group; it is
-        killed after the test."""
+        killed after the test (or when the test process dies)."""
         kw.setdefault("stdin", subprocess.DEVNULL)
-        p = subprocess.Popen(args, start_new_session=True, **kw)
+        p = subprocess.Popen(args, start_new_session=True, preexec_fn=die_with_parent, **kw)
         self._procs.append(p)
         return p
 

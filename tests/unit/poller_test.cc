@@ -161,7 +161,7 @@ TEST_CASE("Poller: a closed port on 127.0.0.1 is refused at once") {
   CHECK(r.error.find("connect: ") == 0);
 }
 
-TEST_CASE("ConcurrentPoller: a node that never answers misses the deadline, the others do not wait") {
+TEST_CASE("ConcurrentPoller: a silent node misses the deadline, the others do not wait") {
   LoopbackPort hung(true);
   LoopbackPort closed(false);
   mpp::Config cfg = TestConfig();
