@@ -11,6 +11,7 @@
 #   SANITIZE=1      ASan+UBSan build (in build-san/)
 
 VERSION := $(shell cat VERSION)
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 DESTDIR ?=
 SBINDIR = $(PREFIX)/sbin
@@ -70,7 +71,7 @@ deps:
 
 # Three local MariaDB servers, mppstate watching them, a failover to watch.
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$(NPROC) all
 	scripts/demo $(BUILD)
 
 install: all

@@ -10,3 +10,11 @@ $(BUILD)/libmppkeepalived.a: $(KEEPALIVED_OBJS)
 
 # The unit tests (keepalived/conf_gen_test.cc, to become tests/unit/keepalived_conf_test.cc) link it.
 UNIT_LIBS += $(BUILD)/libmppkeepalived.a
+
+# Figures from the kernel test guest: time from a state change to the IPVS
+# change with keepalived FILE_CHECK, keepalived MISC_CHECK and ldirectord
+# (delay_loop/checkinterval 1), and guest boot time.
+.PHONY: bench-kernel
+bench: bench-kernel
+bench-kernel: $(BUILD)/bin/mppctl $(BUILD)/bin/mpp-check $(BUILD)/tests/ipvs/mpp-write-state
+	tests/kernel/run $(BUILD) --bench

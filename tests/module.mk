@@ -26,7 +26,7 @@ check: $(BUILD)/mpp_test
 SUITES := checker fuzz integration kernel ipvs package
 
 test: deps
-	$(MAKE) all $(BUILD)/mpp_test test-tools
+	$(MAKE) -j$(NPROC) all $(BUILD)/mpp_test test-tools
 	tests/run-all $(BUILD) $(SUITES)
 
 .PHONY: test-tools

@@ -242,3 +242,61 @@ def test_mpp_check_agrees_with_mppctl_status_for_every_vs_and_node(t):
                 "db3 is up somewhere (weight 300 clamps to 253 for --dynamic)")
         return
     raise AssertionError("could not read the state file and the status in one round")
+
+
+def test_the_notify_hook_gets_each_transition_and_cannot_block_the_loop(t):
+    c = t.cluster()
+    out = os.path.join(t.dir, "transitions")
+    hook = os.path.join(t.dir, "hook")
+    with open(hook, "w") as f:
+        f.write("#!/usr/bin/env python3\nimport sys, time\n"
+                "with open(%r, 'a') as f:\n    f.write(' '.join(sys.argv[1:5]) + '\\n')\n"
+                "time.sleep(3600)  # a hook that hangs\n" % out)
+    os.chmod(hook, 0o755)
+    m = Mppstate(t, c, {"global": {"interval": "200ms", "notify": hook,
+                                   "notify_timeout": "3s"}}).start()
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    seq = m.state()["seq"]
+    m.wait(lambda s: s["seq"] >= seq + 5, timeout=5, what="rounds go on while hooks hang")
+    c.kill9(1)
+    m.wait_active("db2", timeout=10)
+    c.wait_for(lambda: os.path.exists(out) and "main db1 ACTIVE FAIL" in open(out).read(),
+               timeout=10, what="the hook saw the failover")
+    lines = open(out).read().splitlines()
+    for want in ("main db1 UNKNOWN ACTIVE", "main db2 UNKNOWN STANDBY", "main db2 STANDBY ACTIVE",
+                 "main db1 ACTIVE FAIL"):
+        t.check(want in lines, "hook got %r: %r\n%s" % (want, lines, m.log()[-3000:]))
+    c.wait_for(lambda: "timed out: killed" in m.log(), timeout=10, what="hung hooks killed")
+
+
+def test_isolation_freezes_every_state_when_no_checkpoint_answers(t):
+    import socket
+    c = t.cluster()
+    # A checkpoint that stays silent: its accept queue is full, so the
+    # kernel drops new connection attempts without an answer.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(0)
+    port = silent.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    time.sleep(0.2)
+    m = Mppstate(t, c, {"global": {"interval": "200ms", "connect_timeout": "1s",
+                                   "checkpoints": "127.0.0.1:%d" % port}}).start()
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY")
+    c.kill9(1)
+    s = m.wait(lambda s: s["pools"]["main"]["flag"] == "isolated", timeout=10, what="isolated")
+    time.sleep(2)
+    s = m.state()
+    t.check_eq(s["pools"]["main"]["flag"], "isolated", "still isolated")
+    t.check_eq(actives(s), ["db1"], "no failover while isolated")
+    t.check("every STATE is frozen" in s["pools"]["main"]["note"], s["pools"]["main"]["note"])
+    for f in fillers:
+        f.close()
+    silent.close()  # now the checkpoint refuses: an answer, the network is back
+    s = m.wait_active("db2", timeout=10)
+    t.check_eq(s["pools"]["main"]["flag"], "ok", "no longer isolated")

@@ -2,11 +2,15 @@
 // (FormatStateFile + WriteFileAtomic), from the config and a compact list of
 // decisions, so the kernel tests feed mpp-ipvs exactly what mppstate would.
 //
-//   mpp-write-state -c CONFIG [-o PATH] [--seq N] [--age MS] DECISION...
+//   mpp-write-state -c CONFIG [-o PATH] [--seq N] [--age MS] [--track]
+//                   DECISION...
 //   DECISION: VS:NODE=up[:WEIGHT] | VS:NODE=down   (VS or NODE may be *)
 //
 // Unlisted (vs, node) pairs are down. WEIGHT defaults to the node's weight.
 // --age makes the file that many milliseconds old (negative: in the future).
+// --track also writes the keepalived track files (state_dir/track/VS/NODE)
+// the way one mppstate round does: every file whose content on disk differs
+// from the decision is replaced.
 // Test tool only; never installed.
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -34,6 +39,7 @@ int Fail(const std::string& msg) {
 int main(int argc, char** argv) {
   std::string config, out;
   long long seq = 1, age = 0;
+  bool track = false;
   std::vector<std::string> decisions;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -41,6 +47,7 @@ int main(int argc, char** argv) {
     else if (a == "-o" && i + 1 < argc) out = argv[++i];
     else if (a == "--seq" && i + 1 < argc) seq = atoll(argv[++i]);
     else if (a == "--age" && i + 1 < argc) age = atoll(argv[++i]);
+    else if (a == "--track") track = true;
     else if (!a.empty() && a[0] != '-') decisions.push_back(a);
     else return Fail("bad argument " + a);
   }
@@ -96,5 +103,7 @@ int main(int argc, char** argv) {
   if (!mpp::WriteFileAtomic(out, mpp::FormatStateFile(cfg, ev, getpid()), 0644, &err)) {
     return Fail(err);
   }
+  std::map<std::string, std::string> written;
+  if (track && !mpp::WriteTrackFiles(cfg, ev, &written, &err)) return Fail(err);
   return 0;
 }
