@@ -9,15 +9,17 @@
 #include "mppstate/config.h"
 #include "mppstate/daemon.h"
 #include "mppstate/logger.h"
+#include "mppstate/state_writer.h"
 
 namespace {
 
 const char kUsage[] =
-    "usage: mppstate [-c FILE] [--check-config] [--once] [--syslog]\n"
+    "usage: mppstate [-c FILE] [--check-config] [--once] [--syslog] [--quiesce]\n"
     "  -c FILE         configuration (default /etc/mpp/mppstate.ini)\n"
     "  --check-config  report every error in the configuration and exit (0 ok, 2 errors)\n"
     "  --once          poll once, write the state, exit\n"
     "  --syslog        log to syslog instead of stderr\n"
+    "  --quiesce       set every keepalived track file to weight 0 and exit (when mppstate stops)\n"
     "  --version       print the version\n";
 
 }  // namespace
@@ -25,13 +27,15 @@ const char kUsage[] =
 int main(int argc, char** argv) {
   mpp::DaemonOptions opt;
   opt.config_path = "/etc/mpp/mppstate.ini";
-  bool check_only = false, use_syslog = false;
+  bool check_only = false, use_syslog = false, quiesce = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-c" && i + 1 < argc) {
       opt.config_path = argv[++i];
     } else if (a == "--check-config") {
       check_only = true;
+    } else if (a == "--quiesce") {
+      quiesce = true;
     } else if (a == "--once") {
       opt.once = true;
     } else if (a == "--syslog") {
@@ -56,6 +60,20 @@ int main(int argc, char** argv) {
     }
     printf("%s: OK (%zu pools, %zu nodes, %zu virtual servers)\n", opt.config_path.c_str(), cfg.pools.size(),
            cfg.nodes.size(), cfg.vss.size());
+    return 0;
+  }
+  if (quiesce) {
+    mpp::Config cfg;
+    std::vector<std::string> errors;
+    std::string err;
+    if (!mpp::ReadConfigFile(opt.config_path, &cfg, &errors)) {
+      for (const std::string& e : errors) fprintf(stderr, "%s\n", e.c_str());
+      return 2;
+    }
+    if (!mpp::QuiesceTrackFiles(cfg, &err)) {
+      fprintf(stderr, "mppstate: %s\n", err.c_str());
+      return 1;
+    }
     return 0;
   }
   mpp::InitLog("mppstate", use_syslog);

@@ -162,4 +162,16 @@ bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
   return true;
 }
 
+bool QuiesceTrackFiles(const Config& cfg, std::string* err) {
+  for (const VsConfig& vs : cfg.vss) {
+    const PoolConfig& pool = cfg.pools[static_cast<size_t>(vs.pool)];
+    for (int n : pool.nodes) {
+      std::string path = cfg.state_dir + "/track/" + vs.name + "/" + cfg.nodes[static_cast<size_t>(n)].name;
+      if (access(path.c_str(), F_OK) != 0) continue;  // never written: nothing follows it
+      if (!WriteFileAtomic(path, "0\n", 0644, err)) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace mpp

@@ -36,4 +36,10 @@ std::string TrackFileContent(const Decision& d);
 bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
                      std::map<std::string, std::string>* written, std::string* err);
 
+// Sets every existing track file of cfg to weight 0 (no new connections,
+// existing ones go on). Run when mppstate stops, so that keepalived's
+// FILE_CHECK, which cannot see a dead writer, does not follow old decisions
+// forever. Returns false on the first error.
+bool QuiesceTrackFiles(const Config& cfg, std::string* err);
+
 }  // namespace mpp

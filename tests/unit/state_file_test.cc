@@ -209,6 +209,13 @@ TEST_CASE("StateFile: track files hold the weight when up and remove the server 
   std::ifstream in3(std::string(dir) + "/track/writer/db1");
   std::getline(in3, line);
   CHECK(line == "1");
+  // When mppstate stops, the track files quiesce rather than keep steering.
+  REQUIRE(QuiesceTrackFiles(s.cfg, &err));
+  for (const auto& kv : written) {
+    std::ifstream f(kv.first);
+    std::getline(f, line);
+    CHECK(line == "0");
+  }
   for (const auto& kv : written) unlink(kv.first.c_str());
   rmdir((std::string(dir) + "/track/writer").c_str());
   rmdir((std::string(dir) + "/track/reader").c_str());
