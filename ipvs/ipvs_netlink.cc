@@ -233,14 +233,19 @@ IpvsStatus IpvsNetlink::ListDests(const IpvsServiceKey& svc, std::vector<IpvsDes
   return Transact(msg, "list destinations", &ex);
 }
 
-IpvsStatus IpvsNetlink::SetDest(const IpvsServiceKey& svc, const IpvsDest& d) {
-  nl_msg* msg = NewMessage(IPVS_CMD_SET_DEST, 0);
-  if (msg != nullptr && (!PutService(msg, svc) || !PutDest(msg, d, true))) {
+IpvsStatus IpvsNetlink::DestCommand(uint8_t cmd, const IpvsServiceKey& svc, const IpvsDest& d,
+                                    bool full, const char* what) {
+  nl_msg* msg = NewMessage(cmd, 0);
+  if (msg != nullptr && (!PutService(msg, svc) || !PutDest(msg, d, full))) {
     nlmsg_free(msg);
     msg = nullptr;
   }
   Exchange ex;
-  return Transact(msg, "set destination", &ex);
+  return Transact(msg, what, &ex);
+}
+
+IpvsStatus IpvsNetlink::SetDest(const IpvsServiceKey& svc, const IpvsDest& d) {
+  return DestCommand(IPVS_CMD_SET_DEST, svc, d, true, "set destination");
 }
 
 IpvsStatus IpvsNetlink::SetDestWeight(const IpvsServiceKey& svc, const Address& dest,
@@ -257,25 +262,13 @@ IpvsStatus IpvsNetlink::SetDestWeight(const IpvsServiceKey& svc, const Address& 
 }
 
 IpvsStatus IpvsNetlink::AddDest(const IpvsServiceKey& svc, const IpvsDest& d) {
-  nl_msg* msg = NewMessage(IPVS_CMD_NEW_DEST, 0);
-  if (msg != nullptr && (!PutService(msg, svc) || !PutDest(msg, d, true))) {
-    nlmsg_free(msg);
-    msg = nullptr;
-  }
-  Exchange ex;
-  return Transact(msg, "add destination", &ex);
+  return DestCommand(IPVS_CMD_NEW_DEST, svc, d, true, "add destination");
 }
 
 IpvsStatus IpvsNetlink::DelDest(const IpvsServiceKey& svc, const Address& dest) {
-  nl_msg* msg = NewMessage(IPVS_CMD_DEL_DEST, 0);
   IpvsDest d;
   d.address = dest;
-  if (msg != nullptr && (!PutService(msg, svc) || !PutDest(msg, d, false))) {
-    nlmsg_free(msg);
-    msg = nullptr;
-  }
-  Exchange ex;
-  return Transact(msg, "delete destination", &ex);
+  return DestCommand(IPVS_CMD_DEL_DEST, svc, d, false, "delete destination");
 }
 
 IpvsStatus IpvsNetlink::AddService(const IpvsServiceKey& svc, const char* scheduler) {

@@ -64,6 +64,10 @@ class IpvsNetlink {
 
  private:
   nl_msg* NewMessage(uint8_t cmd, int flags);
+  // One destination command: the service, and the destination's address
+  // (full: with every field SET/NEW_DEST need).
+  IpvsStatus DestCommand(uint8_t cmd, const IpvsServiceKey& svc, const IpvsDest& d, bool full,
+                         const char* what);
   // Sends msg (taking it) and reads until the ACK, the end of the dump or
   // an error.
   IpvsStatus Transact(nl_msg* msg, const char* what, Exchange* ex);
