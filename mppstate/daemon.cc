@@ -99,8 +99,8 @@ class Daemon {
   std::string Switchover(const std::vector<std::string>& words, int fd);
   void Reply(int fd, bool ok, const std::string& body);
   void LogChanges(const Evaluation& before);
-  void Fence(const Evaluation& before);
-  void Notify(const Evaluation& before);
+  void Fence();
+  void Notify();
   void WriteFiles();
 
   DaemonOptions opt_;
@@ -220,8 +220,8 @@ void Daemon::Round() {
   commands_.clear();
 
   LogChanges(before);
-  Fence(before);
-  Notify(before);
+  Fence();
+  Notify();
   WriteFiles();
 
   for (const PendingClient& c : pending_) {
@@ -269,8 +269,7 @@ void Daemon::LogChanges(const Evaluation& before) {
   }
 }
 
-void Daemon::Fence(const Evaluation& before) {
-  (void)before;
+void Daemon::Fence() {
   for (const Transition& t : ev_.transitions) {
     int pool = cfg_.PoolOfNode(t.node);
     if (pool < 0 || !cfg_.pools[static_cast<size_t>(pool)].manage_read_only) continue;
@@ -297,8 +296,7 @@ void Daemon::Fence(const Evaluation& before) {
   }
 }
 
-void Daemon::Notify(const Evaluation& before) {
-  (void)before;
+void Daemon::Notify() {
   if (cfg_.notify.empty()) return;
   for (const Transition& t : ev_.transitions) {
     const NodeEval& ne = ev_.nodes[static_cast<size_t>(t.node)];
