@@ -47,7 +47,10 @@ ALL_OBJS :=
 all:
 
 include common/module.mk
+include config/module.mk
+include core/module.mk
 include mppstate/module.mk
+include mppctl/module.mk
 include keepalived/module.mk
 include checkers/module.mk
 include ipvs/module.mk

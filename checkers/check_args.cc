@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "checkers/message.h"
+#include "common/paths.h"
 
 namespace mpp {
 

@@ -8,7 +8,6 @@
 
 namespace mpp {
 
-constexpr char kDefaultStatePath[] = "/run/mpp/state";
 
 struct CheckArgs {
   const char* state_path = nullptr;  // --state, else $MPP_STATE, else the default

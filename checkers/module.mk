@@ -25,7 +25,7 @@ $(BUILD)/bin/mpp-check: $(CHECK_MAIN_OBJS) $(BUILD)/libmppcheck.a $(BUILD)/libmp
 
 BINARIES += $(BUILD)/bin/mpp-check
 
-# The unit tests (tests/unit/checker_test.cc) link the checker library.
+# The unit tests (tests/unit/checkers/) link the checker library.
 UNIT_LIBS += $(BUILD)/libmppcheck.a
 
 # libFuzzer targets, built with clang into build-fuzz/ and run for

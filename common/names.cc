@@ -30,7 +30,6 @@ const char* VsRoleName(VsRole r) { return kVsRoleNames[static_cast<int>(r)]; }
 
 bool ParseStatus(const char* name, Status* out) { return ParseName(kStatusNames, name, out); }
 bool ParseState(const char* name, State* out) { return ParseName(kStateNames, name, out); }
-bool ParseNodeType(const char* name, NodeType* out) { return ParseName(kNodeTypeNames, name, out); }
 bool ParseVsRole(const char* name, VsRole* out) { return ParseName(kVsRoleNames, name, out); }
 
 }  // namespace mpp

@@ -24,7 +24,6 @@ const char* VsRoleName(VsRole r);
 // Return false on an unknown name and leave *out untouched.
 bool ParseStatus(const char* name, Status* out);
 bool ParseState(const char* name, State* out);
-bool ParseNodeType(const char* name, NodeType* out);
 bool ParseVsRole(const char* name, VsRole* out);
 
 }  // namespace mpp

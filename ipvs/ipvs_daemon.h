@@ -14,9 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
 #include "ipvs/ipvs_netlink.h"
 #include "ipvs/ipvs_plan.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 
@@ -31,7 +32,7 @@ class IpvsDaemon {
   // config's virtual servers; anything else in the kernel is left alone.
   void SetConfig(const Config& cfg);
   const Config& config() const { return cfg_; }
-  std::string StatePath() const { return cfg_.state_dir + "/state"; }
+  std::string StatePath() const { return StateFilePath(cfg_.state_dir); }
 
   // Reads the state file and, if it is usable (present, well-formed,
   // fresh at now_ms, wall clock), applies its decisions. full: check every

@@ -12,6 +12,8 @@
 
 #include <string>
 
+#include "common/address_text.h"
+
 namespace mpp {
 namespace {
 
@@ -19,11 +21,6 @@ namespace {
 constexpr int kAddrLen = 16;
 
 int FamilyOf(const Address& a) { return a.kind == Address::kInet6 ? AF_INET6 : AF_INET; }
-
-std::string AddrText(const Address& a) {
-  char buf[kAddressTextMax];
-  return FormatAddress(a, buf);
-}
 
 bool PutService(nl_msg* msg, const IpvsServiceKey& svc) {
   nlattr* nest = nla_nest_start(msg, IPVS_CMD_ATTR_SERVICE);
@@ -246,19 +243,6 @@ IpvsStatus IpvsNetlink::DestCommand(uint8_t cmd, const IpvsServiceKey& svc, cons
 
 IpvsStatus IpvsNetlink::SetDest(const IpvsServiceKey& svc, const IpvsDest& d) {
   return DestCommand(IPVS_CMD_SET_DEST, svc, d, true, "set destination");
-}
-
-IpvsStatus IpvsNetlink::SetDestWeight(const IpvsServiceKey& svc, const Address& dest,
-                                      uint32_t weight) {
-  std::vector<IpvsDest> dests;
-  IpvsStatus st = ListDests(svc, &dests);
-  if (!st.ok()) return st;
-  for (IpvsDest d : dests) {
-    if (d.address != dest) continue;
-    d.weight = weight;
-    return SetDest(svc, d);
-  }
-  return IpvsStatus(ENOENT, "no destination " + AddrText(dest) + " in " + IpvsServiceText(svc));
 }
 
 IpvsStatus IpvsNetlink::AddDest(const IpvsServiceKey& svc, const IpvsDest& d) {

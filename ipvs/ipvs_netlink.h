@@ -42,9 +42,6 @@ class IpvsNetlink {
   // ENOENT as above.
   IpvsStatus SetDest(const IpvsServiceKey& svc, const IpvsDest& d);
 
-  // Reads the destination, then writes it back with only the weight changed.
-  IpvsStatus SetDestWeight(const IpvsServiceKey& svc, const Address& dest, uint32_t weight);
-
   // EEXIST if it is there already.
   IpvsStatus AddDest(const IpvsServiceKey& svc, const IpvsDest& d);
   IpvsStatus DelDest(const IpvsServiceKey& svc, const Address& dest);

@@ -4,13 +4,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/address_text.h"
+
 namespace mpp {
 namespace {
-
-std::string AddrText(const Address& a) {
-  char buf[kAddressTextMax];
-  return FormatAddress(a, buf);
-}
 
 bool TextIs(const Text& t, const std::string& s) {
   return t.len == s.size() && memcmp(t.data, s.data(), t.len) == 0;
@@ -57,7 +54,7 @@ bool ReadDecisions(const Config& cfg, const StateFile& file, Decisions* out,
         if (r.vs_address != cfg.vss[v].address) {
           notes->push_back("vs " + cfg.vss[v].name + ": the state file has address " +
                            std::string(r.vs_address_text.data, r.vs_address_text.len) +
-                           ", the config " + AddrText(cfg.vss[v].address) + ": left alone");
+                           ", the config " + AddressText(cfg.vss[v].address) + ": left alone");
           vs = -2;
         } else {
           vs = static_cast<int>(v);
@@ -74,7 +71,7 @@ bool ReadDecisions(const Config& cfg, const StateFile& file, Decisions* out,
         notes->push_back("vs " + cfg.vss[static_cast<size_t>(vs)].name + " node " + node.name +
                          ": the state file has address " +
                          std::string(r.node_address_text.data, r.node_address_text.len) +
-                         ", the config " + AddrText(node.address) + ": left alone");
+                         ", the config " + AddressText(node.address) + ": left alone");
         break;
       }
       DestDecision& dd = d[static_cast<size_t>(vs)][i];
@@ -162,7 +159,7 @@ std::vector<IpvsAction> PlanService(const Config& cfg, int vs, const std::vector
 
 std::string DescribeAction(const Config& cfg, const IpvsAction& a) {
   std::string head = cfg.vss[static_cast<size_t>(a.vs)].name + " " +
-                     cfg.nodes[static_cast<size_t>(a.node)].name + " " + AddrText(a.dest.address) +
+                     cfg.nodes[static_cast<size_t>(a.node)].name + " " + AddressText(a.dest.address) +
                      ": ";
   const char* why = a.up ? " (up)" : " (down)";
   switch (a.kind) {
@@ -212,7 +209,7 @@ std::string FormatServiceStatus(const Config& cfg, int vs, const std::vector<Des
       else match = have != nullptr && have->weight == (w.up ? w.weight : 0);
     }
     snprintf(line, sizeof line, "  %-16s %-28s %-14s %-22s %s\n", node.name.c_str(),
-             AddrText(node.address).c_str(), desired.c_str(), have_text.c_str(),
+             AddressText(node.address).c_str(), desired.c_str(), have_text.c_str(),
              !w.known ? "" : match ? "ok" : "DIFFERS");
     out += line;
   }
@@ -220,7 +217,7 @@ std::string FormatServiceStatus(const Config& cfg, int vs, const std::vector<Des
     if (ours[k]) continue;
     std::string have = std::string(IpvsFwdName(kernel[k].fwd)) + " " + std::to_string(kernel[k].weight);
     snprintf(line, sizeof line, "  %-16s %-28s %-14s %-22s %s\n", "(foreign)",
-             AddrText(kernel[k].address).c_str(), "-", have.c_str(), "not managed");
+             AddressText(kernel[k].address).c_str(), "-", have.c_str(), "not managed");
     out += line;
   }
   return out;

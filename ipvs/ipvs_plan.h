@@ -17,7 +17,7 @@
 
 #include "common/state_reader.h"
 #include "ipvs/ipvs_types.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 

@@ -14,13 +14,13 @@ $(IPVS_NL_OBJS) $(IPVS_MAIN_OBJS): CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/libmppipvs.a: $(IPVS_PURE_OBJS) $(IPVS_NL_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/mpp-ipvs: $(IPVS_MAIN_OBJS) $(BUILD)/libmppipvs.a $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mpp-ipvs: $(IPVS_MAIN_OBJS) $(BUILD)/libmppipvs.a $(BUILD)/libmppconfig.a $(BUILD)/libmppcommon.a
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
 
 BINARIES += $(BUILD)/bin/mpp-ipvs
 
-# The unit tests of the plan (tests/unit/ipvs_*_test.cc) link the archive;
+# The unit tests of the plan (tests/unit/ipvs/*_test.cc) link the archive;
 # they use only its libnl-free objects, so they need no libnl.
 UNIT_LIBS += $(BUILD)/libmppipvs.a
 
@@ -31,10 +31,10 @@ IPVS_TEST_OBJS := $(BUILD)/tests/ipvs/write_state.o $(BUILD)/bench/ipvs/ipvs_ben
 ALL_OBJS += $(IPVS_TEST_OBJS)
 $(BUILD)/bench/ipvs/ipvs_bench.o: CPPFLAGS += $(NL_CFLAGS)
 
-$(BUILD)/tests/ipvs/mpp-write-state: $(BUILD)/tests/ipvs/write_state.o $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+$(BUILD)/tests/ipvs/mpp-write-state: $(BUILD)/tests/ipvs/write_state.o $(MPPSTATE_LIBS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
 
-$(BUILD)/bench/ipvs/mpp-ipvs-bench: $(BUILD)/bench/ipvs/ipvs_bench.o $(BUILD)/libmppipvs.a $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
+$(BUILD)/bench/ipvs/mpp-ipvs-bench: $(BUILD)/bench/ipvs/ipvs_bench.o $(BUILD)/libmppipvs.a $(MPPSTATE_LIBS)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
 
 

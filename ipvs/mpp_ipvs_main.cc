@@ -21,15 +21,15 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
 #include "ipvs/ipvs_daemon.h"
 #include "ipvs/ipvs_netlink.h"
 #include "ipvs/state_watch.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/mpp/mppstate.ini";
 
 void Log(const std::string& msg) {
   // One write per line so lines from a crash or a pipe stay whole.
@@ -68,7 +68,7 @@ void Usage() {
 }
 
 int Run(int argc, char** argv) {
-  std::string path = kDefaultConfig;
+  std::string path = kDefaultConfigPath;
   bool status = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -5,23 +5,18 @@
 
 #include <string>
 
+#include "common/address_text.h"
+#include "common/paths.h"
+
 namespace mpp {
 namespace {
 
-const char kDefaultStateDir[] = "/run/mpp";
-
-std::string Ip(const Address& a) {
-  char buf[INET6_ADDRSTRLEN] = "";
-  inet_ntop(a.kind == Address::kInet6 ? AF_INET6 : AF_INET, a.ip, buf, sizeof buf);
-  return buf;
-}
-
 // keepalived takes "IP PORT" with a bare IPv6 address.
-std::string KeepalivedHost(const Address& a) { return Ip(a) + " " + std::to_string(a.port); }
+std::string KeepalivedHost(const Address& a) { return IpText(a) + " " + std::to_string(a.port); }
 
 // ldirectord takes "IP:PORT", IPv6 in brackets.
 std::string LdirectordHost(const Address& a) {
-  std::string ip = Ip(a);
+  std::string ip = IpText(a);
   if (a.kind == Address::kInet6) ip = "[" + ip + "]";
   return ip + ":" + std::to_string(a.port);
 }
@@ -106,7 +101,7 @@ std::string KeepalivedConf(const Config& cfg, const KeepalivedConfOptions& opt) 
   }
 
   std::string state_arg;
-  if (cfg.state_dir != kDefaultStateDir) state_arg = " --state " + cfg.state_dir + "/state";
+  if (cfg.state_dir != kDefaultStateDir) state_arg = " --state " + StateFilePath(cfg.state_dir);
 
   for (const VsConfig& vs : cfg.vss) {
     out += "\n# [vs " + vs.name + "] role " + VsRoleName(vs.role) + ", pool " +

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 

@@ -8,7 +8,7 @@ ALL_OBJS += $(KEEPALIVED_OBJS)
 $(BUILD)/libmppkeepalived.a: $(KEEPALIVED_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# The unit tests (keepalived/conf_gen_test.cc, to become tests/unit/keepalived_conf_test.cc) link it.
+# The unit tests (tests/unit/keepalived/conf_gen_test.cc) link it.
 UNIT_LIBS += $(BUILD)/libmppkeepalived.a
 
 # Figures from the kernel test guest: time from a state change to the IPVS

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "mppstate/config.h"
-#include "mppstate/poll_result.h"
+#include "config/config.h"
+#include "core/poll_result.h"
 
 namespace mpp {
 

@@ -18,17 +18,18 @@
 #include <thread>
 #include <vector>
 
+#include "common/paths.h"
 #include "common/state_reader.h"
 #include "mppstate/checkpoints.h"
 #include "mppstate/concurrent_poller.h"
-#include "mppstate/config.h"
-#include "mppstate/evaluation.h"
+#include "config/config.h"
+#include "core/evaluation.h"
 #include "mppstate/fencing.h"
 #include "mppstate/logger.h"
 #include "mppstate/notifier.h"
 #include "mppstate/poller.h"
 #include "mppstate/state_writer.h"
-#include "mppstate/status_format.h"
+#include "core/status_format.h"
 
 namespace mpp {
 namespace {
@@ -108,7 +109,6 @@ class Daemon {
   Evaluation ev_;
   ConcurrentPoller poller_;
   Notifier notifier_;
-  std::map<std::string, std::string> track_written_;
   std::vector<Command> commands_;
   std::vector<PendingClient> pending_;
   std::string socket_path_;
@@ -117,8 +117,6 @@ class Daemon {
   bool stop_ = false;
   bool write_failing_ = false;
 };
-
-std::string StatePath(const Config& cfg) { return cfg.state_dir + "/state"; }
 
 bool Daemon::Setup() {
   std::vector<std::string> errors;
@@ -130,7 +128,7 @@ bool Daemon::Setup() {
     Log(LogLevel::kError, "%s: cannot create: %s", cfg_.state_dir.c_str(), strerror(errno));
     return false;
   }
-  ev_ = InitialEvaluation(cfg_, RecordedStates(StatePath(cfg_)));
+  ev_ = InitialEvaluation(cfg_, RecordedStates(StateFilePath(cfg_.state_dir)));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGHUP);
@@ -312,8 +310,8 @@ void Daemon::Notify() {
 
 void Daemon::WriteFiles() {
   std::string err;
-  bool ok = WriteFileAtomic(StatePath(cfg_), FormatStateFile(cfg_, ev_, getpid()), 0644, &err) &&
-            WriteTrackFiles(cfg_, ev_, &track_written_, &err);
+  bool ok = WriteFileAtomic(StateFilePath(cfg_.state_dir), FormatStateFile(cfg_, ev_, getpid()), 0644, &err) &&
+            WriteTrackFiles(cfg_, ev_, &err);
   if (!ok && !write_failing_) Log(LogLevel::kError, "cannot write state: %s", err.c_str());
   if (ok && write_failing_) Log(LogLevel::kNotice, "state written again");
   write_failing_ = !ok;
@@ -336,7 +334,6 @@ void Daemon::Reload() {
   ev_ = RemapEvaluation(cfg_, ev_, fresh);
   bool moved = fresh.state_dir != cfg_.state_dir;
   cfg_ = fresh;
-  track_written_.clear();
   if (moved) {
     CloseControlSocket();
     OpenControlSocket();

@@ -18,7 +18,4 @@ struct DaemonOptions {
 // Returns the process exit code.
 int RunDaemon(const DaemonOptions& opt);
 
-// The control socket of a state directory.
-inline std::string ControlSocketPath(const std::string& state_dir) { return state_dir + "/mppstate.sock"; }
-
 }  // namespace mpp

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/address_text.h"
 #include "mppstate/poller.h"
 
 namespace mpp {
@@ -14,15 +15,6 @@ struct MysqlCloser {
   void operator()(MYSQL* m) const { mysql_close(m); }
 };
 using Conn = std::unique_ptr<MYSQL, MysqlCloser>;
-
-std::string Ip(const Address& a) {
-  char buf[kAddressTextMax];
-  std::string text = FormatAddress(a, buf);
-  size_t colon = text.rfind(':');
-  text = text.substr(0, colon);
-  if (!text.empty() && text[0] == '[') text = text.substr(1, text.size() - 2);
-  return text;
-}
 
 Conn Connect(const Config& cfg, const NodeConfig& node, unsigned query_timeout_s, std::string* err) {
   InitMysqlLibrary();
@@ -40,7 +32,7 @@ Conn Connect(const Config& cfg, const NodeConfig& node, unsigned query_timeout_s
   mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &query_timeout_s);
   mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &query_timeout_s);
   mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
-  if (!mysql_real_connect(m.get(), Ip(node.address).c_str(), nullptr, nullptr, nullptr, node.address.port,
+  if (!mysql_real_connect(m.get(), IpText(node.address).c_str(), nullptr, nullptr, nullptr, node.address.port,
                           nullptr, 0)) {
     *err = node.name + ": " + mysql_error(m.get());
     return nullptr;

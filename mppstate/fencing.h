@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 

@@ -1,42 +1,26 @@
-# mppstate/: the daemon, mppctl, and the pure evaluation core they share.
-# libmppcore.a has no libmysqlclient: the unit tests link it alone.
-CORE_SRCS := mppstate/config.cc mppstate/credentials.cc mppstate/poll_result.cc \
-  mppstate/evaluation.cc mppstate/state_writer.cc mppstate/status_format.cc mppstate/notifier.cc \
-  mppstate/checkpoints.cc mppstate/logger.cc
-CORE_OBJS := $(CORE_SRCS:%.cc=$(BUILD)/%.o)
-ALL_OBJS += $(CORE_OBJS)
+# mppstate/: the daemon: the poll loop, the control server, the poller (the
+# only user of libmysqlclient), fencing, the notify hook, checkpoints, the
+# logger and the state file writer. libmppstate.a holds all but main(), for
+# the unit tests and the test tools.
+MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/poller.cc mppstate/concurrent_poller.cc \
+  mppstate/fencing.cc mppstate/notifier.cc mppstate/checkpoints.cc mppstate/logger.cc \
+  mppstate/state_writer.cc
+MPPSTATE_LIB_OBJS := $(MPPSTATE_LIB_SRCS:%.cc=$(BUILD)/%.o)
+MPPSTATE_MAIN_OBJS := $(BUILD)/mppstate/mppstate_main.o
+ALL_OBJS += $(MPPSTATE_LIB_OBJS) $(MPPSTATE_MAIN_OBJS)
+$(MPPSTATE_LIB_OBJS): CPPFLAGS += $(MYSQL_CFLAGS)
 
-$(BUILD)/libmppcore.a: $(CORE_OBJS)
+$(BUILD)/libmppstate.a: $(MPPSTATE_LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# The poller: the only part that needs libmysqlclient.
-POLLER_SRCS := mppstate/poller.cc mppstate/concurrent_poller.cc mppstate/fencing.cc
-POLLER_OBJS := $(POLLER_SRCS:%.cc=$(BUILD)/%.o)
-ALL_OBJS += $(POLLER_OBJS)
-$(POLLER_OBJS): CPPFLAGS += $(MYSQL_CFLAGS)
+# The libraries of the daemon, in link order.
+MPPSTATE_LIBS := $(BUILD)/libmppstate.a $(BUILD)/libmppcore.a $(BUILD)/libmppconfig.a $(BUILD)/libmppcommon.a
 
-$(BUILD)/libmppmysql.a: $(POLLER_OBJS)
-	rm -f $@ && ar rcs $@ $^
-
-MPPSTATE_SRCS := mppstate/mppstate_main.cc mppstate/daemon.cc
-MPPSTATE_OBJS := $(MPPSTATE_SRCS:%.cc=$(BUILD)/%.o)
-ALL_OBJS += $(MPPSTATE_OBJS)
-
-$(BUILD)/bin/mppstate: $(MPPSTATE_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mppstate: $(MPPSTATE_MAIN_OBJS) $(MPPSTATE_LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) -lpthread
 
 BINARIES += $(BUILD)/bin/mppstate
-
-MPPCTL_SRCS := mppstate/mppctl_main.cc
-MPPCTL_OBJS := $(MPPCTL_SRCS:%.cc=$(BUILD)/%.o)
-ALL_OBJS += $(MPPCTL_OBJS)
-
-$(BUILD)/bin/mppctl: $(MPPCTL_OBJS) $(BUILD)/libmppkeepalived.a $(BUILD)/libmppcore.a $(BUILD)/libmppcommon.a
-	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS)
-
-BINARIES += $(BUILD)/bin/mppctl
 
 .PHONY: bench-failover
 bench: bench-failover

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "mppstate/config.h"
+#include "common/paths.h"
+#include "config/config.h"
 #include "mppstate/daemon.h"
 #include "mppstate/logger.h"
 #include "mppstate/state_writer.h"

@@ -12,6 +12,8 @@
 // nothing here needs an #ifdef.
 #include <mysql.h>
 
+#include "common/address_text.h"
+
 namespace mpp {
 
 namespace {
@@ -39,13 +41,6 @@ int64_t MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                t0)
       .count();
-}
-
-std::string IpText(const Address& a) {
-  char buf[INET6_ADDRSTRLEN] = "";
-  if (a.kind == Address::kInet4) inet_ntop(AF_INET, a.ip, buf, sizeof buf);
-  if (a.kind == Address::kInet6) inet_ntop(AF_INET6, a.ip, buf, sizeof buf);
-  return buf;
 }
 
 std::string Trim(const std::string& s) {

@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "mppstate/config.h"
-#include "mppstate/poll_result.h"
+#include "config/config.h"
+#include "core/poll_result.h"
 
 namespace mpp {
 

@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/address_text.h"
+#include "common/paths.h"
+
 namespace mpp {
 namespace {
 
@@ -22,11 +25,6 @@ std::string OneLine(const std::string& s) {
   if (b == std::string::npos) return "-";
   size_t e = out.find_last_not_of(' ');
   return out.substr(b, e - b + 1);
-}
-
-std::string AddressText(const Address& a) {
-  char buf[kAddressTextMax];
-  return FormatAddress(a, buf);
 }
 
 // The content of a track file, or "" if it cannot be read.
@@ -137,9 +135,8 @@ std::string TrackFileContent(const Decision& d) {
   return d.up ? std::to_string(d.weight) + "\n" : "-2147483648\n";
 }
 
-bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
-                     std::map<std::string, std::string>* written, std::string* err) {
-  std::string root = cfg.state_dir + "/track";
+bool WriteTrackFiles(const Config& cfg, const Evaluation& ev, std::string* err) {
+  std::string root = TrackDirPath(cfg.state_dir);
   if (!MakeDir(root, err)) return false;
   for (size_t v = 0; v < cfg.vss.size(); ++v) {
     const VsConfig& vs = cfg.vss[v];
@@ -151,12 +148,8 @@ bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
       std::string content = TrackFileContent(ev.decisions[v][i]);
       // Compared with the disk, not with what we wrote last: keepalived's
       // init_file resets the files to 0 when it starts.
-      if (ReadSmallFile(path) == content) {
-        (*written)[path] = content;
-        continue;
-      }
+      if (ReadSmallFile(path) == content) continue;
       if (!WriteFileAtomic(path, content, 0644, err)) return false;
-      (*written)[path] = content;
     }
   }
   return true;
@@ -166,7 +159,7 @@ bool QuiesceTrackFiles(const Config& cfg, std::string* err) {
   for (const VsConfig& vs : cfg.vss) {
     const PoolConfig& pool = cfg.pools[static_cast<size_t>(vs.pool)];
     for (int n : pool.nodes) {
-      std::string path = cfg.state_dir + "/track/" + vs.name + "/" + cfg.nodes[static_cast<size_t>(n)].name;
+      std::string path = TrackFilePath(cfg.state_dir, vs.name, cfg.nodes[static_cast<size_t>(n)].name);
       if (access(path.c_str(), F_OK) != 0) continue;  // never written: nothing follows it
       if (!WriteFileAtomic(path, "0\n", 0644, err)) return false;
     }

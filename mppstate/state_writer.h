@@ -10,8 +10,8 @@
 #include <map>
 #include <string>
 
-#include "mppstate/config.h"
-#include "mppstate/evaluation.h"
+#include "config/config.h"
+#include "core/evaluation.h"
 
 namespace mpp {
 
@@ -30,11 +30,9 @@ bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t
 std::string TrackFileContent(const Decision& d);
 
 // Writes state_dir/track/VS/NODE for every (vs, node) whose file on disk
-// does not hold the decision (missing, or changed by someone else), and
-// records the content in *written (path -> content). Returns false on the
-// first error.
-bool WriteTrackFiles(const Config& cfg, const Evaluation& ev,
-                     std::map<std::string, std::string>* written, std::string* err);
+// does not hold the decision (missing, or changed by someone else).
+// Returns false on the first error.
+bool WriteTrackFiles(const Config& cfg, const Evaluation& ev, std::string* err);
 
 // Sets every existing track file of cfg to weight 0 (no new connections,
 // existing ones go on). Run when mppstate stops, so that keepalived's

@@ -1,4 +1,4 @@
-# tests/: unit tests (doctest, linked against the core libraries), and the
+# tests/: unit tests (doctest; tests/unit/FOLDER/UNIT_test.cc tests FOLDER/UNIT.cc), and the
 # suites that run real programs: each suite is a directory with a `run`
 # script that takes the build directory, prints "N passed, N failed" and
 # exits non-zero on failure.
@@ -8,16 +8,16 @@
 TEST_TOOLS ?=
 -include $(wildcard tests/*/module.mk)
 
-UNIT_SRCS := $(wildcard tests/unit/*_test.cc) tests/unit/main.cc
+UNIT_SRCS := $(wildcard tests/unit/*/*_test.cc) tests/unit/main.cc
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 ALL_OBJS += $(UNIT_OBJS)
 
 # Libraries other components add for their unit tests (e.g. libmppipvs.a).
 UNIT_LIBS ?=
 UNIT_SYSLIBS ?=
-$(BUILD)/mpp_test: $(UNIT_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a $(BUILD)/libmppcommon.a $(UNIT_LIBS)
-	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(UNIT_LIBS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a \
-	  $(BUILD)/libmppcommon.a $(INIH_LIBS) $(MYSQL_LIBS) $(UNIT_SYSLIBS) -lpthread
+$(BUILD)/mpp_test: $(UNIT_OBJS) $(MPPSTATE_LIBS) $(UNIT_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(UNIT_LIBS) $(MPPSTATE_LIBS) \
+	  $(INIH_LIBS) $(MYSQL_LIBS) $(UNIT_SYSLIBS) -lpthread
 
 check: $(BUILD)/mpp_test
 	$(BUILD)/mpp_test

@@ -22,9 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
 #include "ipvs/ipvs_netlink.h"
-#include "mppstate/config.h"
-#include "mppstate/evaluation.h"
+#include "config/config.h"
+#include "core/evaluation.h"
 #include "mppstate/state_writer.h"
 
 namespace mpp {
@@ -90,7 +91,7 @@ void WriteState(const Config& cfg, const std::vector<int>& weights, int64_t seq)
     }
   }
   std::string err;
-  if (!WriteFileAtomic(cfg.state_dir + "/state", FormatStateFile(cfg, ev, getpid()), 0644, &err)) {
+  if (!WriteFileAtomic(StateFilePath(cfg.state_dir), FormatStateFile(cfg, ev, getpid()), 0644, &err)) {
     Die(err);
   }
 }

@@ -4,8 +4,7 @@
 POLL_PROBE_OBJS := $(BUILD)/tests/integration/poll_probe.o
 ALL_OBJS += $(POLL_PROBE_OBJS)
 
-$(BUILD)/tests/poll_probe: $(POLL_PROBE_OBJS) $(BUILD)/libmppcore.a $(BUILD)/libmppmysql.a \
-    $(BUILD)/libmppcommon.a
+$(BUILD)/tests/poll_probe: $(POLL_PROBE_OBJS) $(MPPSTATE_LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) -lpthread
 TEST_TOOLS += $(BUILD)/tests/poll_probe

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "mppstate/concurrent_poller.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 #include "mppstate/poller.h"
-#include "mppstate/status_format.h"
+#include "core/status_format.h"
 
 namespace {
 

@@ -23,8 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "mppstate/config.h"
-#include "mppstate/evaluation.h"
+#include "common/paths.h"
+#include "config/config.h"
+#include "core/evaluation.h"
 #include "mppstate/state_writer.h"
 
 namespace {
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
     for (const std::string& e : errors) fprintf(stderr, "%s\n", e.c_str());
     return Fail("cannot read " + config);
   }
-  if (out.empty()) out = cfg.state_dir + "/state";
+  if (out.empty()) out = mpp::StateFilePath(cfg.state_dir);
 
   mpp::Evaluation ev;
   ev.seq = seq;
@@ -103,7 +104,6 @@ int main(int argc, char** argv) {
   if (!mpp::WriteFileAtomic(out, mpp::FormatStateFile(cfg, ev, getpid()), 0644, &err)) {
     return Fail(err);
   }
-  std::map<std::string, std::string> written;
-  if (track && !mpp::WriteTrackFiles(cfg, ev, &written, &err)) return Fail(err);
+  if (track && !mpp::WriteTrackFiles(cfg, ev, &err)) return Fail(err);
   return 0;
 }

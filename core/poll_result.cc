@@ -1,4 +1,4 @@
-#include "mppstate/poll_result.h"
+#include "core/poll_result.h"
 
 namespace mpp {
 

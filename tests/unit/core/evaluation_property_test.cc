@@ -6,8 +6,8 @@
 
 #include <random>
 
-#include "mppstate/evaluation.h"
-#include "tests/unit/eval_sim.h"
+#include "core/evaluation.h"
+#include "tests/unit/core/eval_sim.h"
 
 namespace mpp {
 namespace {

@@ -5,8 +5,8 @@
 
 #include <fstream>
 
-#include "mppstate/config.h"
-#include "mppstate/credentials.h"
+#include "config/config.h"
+#include "config/credentials.h"
 #include "tests/unit/test_util.h"
 
 namespace mpp {

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "mppstate/config.h"
-#include "mppstate/evaluation.h"
+#include "config/config.h"
+#include "core/evaluation.h"
 
 namespace mpp {
 

@@ -27,10 +27,6 @@ enum class PollOutcome {
 inline bool PollFailed(PollOutcome o) {
   return o == PollOutcome::kRefused || o == PollOutcome::kTimeout || o == PollOutcome::kQueryError;
 }
-inline bool PollAlive(PollOutcome o) {
-  return o == PollOutcome::kOk || o == PollOutcome::kAccessDenied ||
-         o == PollOutcome::kTooManyConnections;
-}
 const char* PollOutcomeName(PollOutcome o);
 
 enum class IoThread { kNo = 0, kYes, kConnecting };

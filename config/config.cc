@@ -1,4 +1,4 @@
-#include "mppstate/config.h"
+#include "config/config.h"
 
 #include <ini.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "common/duration.h"
-#include "mppstate/credentials.h"
+#include "config/credentials.h"
 
 namespace mpp {
 namespace {

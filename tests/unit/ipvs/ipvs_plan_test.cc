@@ -10,7 +10,7 @@
 
 #include "common/state_reader.h"
 #include "ipvs/ipvs_plan.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 namespace {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "keepalived/conf_gen.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 
 namespace mpp {
 namespace {

@@ -8,9 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/paths.h"
 #include "common/state_reader.h"
 #include "mppstate/state_writer.h"
-#include "tests/unit/eval_sim.h"
+#include "tests/unit/core/eval_sim.h"
 
 namespace mpp {
 namespace {
@@ -191,10 +192,12 @@ TEST_CASE("StateFile: track files hold the weight when up and remove the server 
   Sim s(text);
   s.HealthyPool();
   s.Rounds(2);
-  std::map<std::string, std::string> written;
   std::string err;
-  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &written, &err));
-  CHECK(written.size() == 4);
+  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &err));
+  std::vector<std::string> written;
+  for (const char* vs : {"writer", "reader"})
+    for (const char* node : {"db1", "db2"}) written.push_back(TrackFilePath(dir, vs, node));
+  for (const std::string& path : written) CHECK(access(path.c_str(), F_OK) == 0);
   std::ifstream in(std::string(dir) + "/track/writer/db1");
   std::string line;
   std::getline(in, line);
@@ -205,18 +208,18 @@ TEST_CASE("StateFile: track files hold the weight when up and remove the server 
   // keepalived's init_file resets a track file when it starts: the next
   // round must put the decision back.
   REQUIRE(WriteFileAtomic(std::string(dir) + "/track/writer/db1", "0\n", 0644, &err));
-  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &written, &err));
+  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &err));
   std::ifstream in3(std::string(dir) + "/track/writer/db1");
   std::getline(in3, line);
   CHECK(line == "1");
   // When mppstate stops, the track files quiesce rather than keep steering.
   REQUIRE(QuiesceTrackFiles(s.cfg, &err));
-  for (const auto& kv : written) {
-    std::ifstream f(kv.first);
+  for (const std::string& path : written) {
+    std::ifstream f(path);
     std::getline(f, line);
     CHECK(line == "0");
   }
-  for (const auto& kv : written) unlink(kv.first.c_str());
+  for (const std::string& path : written) unlink(path.c_str());
   rmdir((std::string(dir) + "/track/writer").c_str());
   rmdir((std::string(dir) + "/track/reader").c_str());
   rmdir((std::string(dir) + "/track").c_str());

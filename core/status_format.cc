@@ -1,14 +1,11 @@
-#include "mppstate/status_format.h"
+#include "core/status_format.h"
 
 #include <stdio.h>
 
+#include "common/address_text.h"
+
 namespace mpp {
 namespace {
-
-std::string AddressText(const Address& a) {
-  char buf[kAddressTextMax];
-  return FormatAddress(a, buf);
-}
 
 std::string Lag(const NodeEval& n) {
   if (!n.last.repl.configured || n.last.repl.lag_s < 0) return "-";

@@ -1,4 +1,4 @@
-#include "mppstate/evaluation.h"
+#include "core/evaluation.h"
 
 #include <algorithm>
 

@@ -1,9 +1,9 @@
 // Evaluation: one test per rule of the pool logic (doc/pool-logic.md).
-#include "mppstate/evaluation.h"
+#include "core/evaluation.h"
 
 #include <doctest/doctest.h>
 
-#include "tests/unit/eval_sim.h"
+#include "tests/unit/core/eval_sim.h"
 
 namespace mpp {
 namespace {

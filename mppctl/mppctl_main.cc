@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "common/paths.h"
 #include "keepalived/conf_gen.h"
-#include "mppstate/config.h"
+#include "config/config.h"
 #include "mppstate/daemon.h"
 
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "mppstate/config.h"
-#include "mppstate/evaluation.h"
+#include "config/config.h"
+#include "core/evaluation.h"
 
 namespace mpp {
 

@@ -1,4 +1,4 @@
-#include "mppstate/credentials.h"
+#include "config/credentials.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/names.h"
-#include "mppstate/config.h"
-#include "mppstate/poll_result.h"
+#include "config/config.h"
+#include "core/poll_result.h"
 
 namespace mpp {
 
