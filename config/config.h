@@ -57,6 +57,15 @@ struct VsConfig {
 
 enum class IpvsOnDown { kQuiesce, kRemove };
 
+// TLS to the MySQL servers ([global] tls). The CA, certificate and key come
+// from the option file (ssl-ca, ssl-cert, ssl-key).
+enum class TlsMode {
+  kOff,             // never
+  kPreferred,       // when the server offers it, unverified
+  kRequired,        // always, unverified: fails if the server has no TLS
+  kVerifyIdentity,  // always, the server's certificate checked against the CA and its name
+};
+
 struct IpvsConfig {
   bool enabled = false;  // true when an [ipvs] section is present
   IpvsOnDown on_down = IpvsOnDown::kQuiesce;
@@ -76,6 +85,7 @@ struct Config {
   std::string admin_credentials;
   int64_t switchover_timeout_ms = 10000;  // catch-up wait of a planned switchover
   std::string check_query = "SELECT 1";
+  TlsMode tls = TlsMode::kPreferred;
   std::vector<Address> checkpoints;
   std::string notify;  // program run on every STATE change; empty: none
   int64_t notify_timeout_ms = 10000;

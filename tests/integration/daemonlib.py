@@ -1,5 +1,7 @@
-"""Running the built mppstate against a test's servers, and reading what it
-writes: the state file (doc/state-file.md) and `mppctl status --json`."""
+"""Running the built programs against a test's servers, and reading what
+they write: poll_probe's JSON, the state file (doc/state-file.md) and
+`mppctl status --json`. Plain helpers, usable outside pytest too (the
+fixtures in conftest.py build on them)."""
 
 import json
 import os
@@ -8,6 +10,32 @@ import subprocess
 import time
 
 from mariadb_cluster import CLIENT, write_private
+
+
+def _ignore(_line):
+    pass
+
+
+def poll_probe(program, config, nodes=(), deadline_ms=None, direct=False, timeout=60,
+               log=_ignore):
+    """Runs the test program poll_probe once on config; returns {node name:
+    result dict} plus the key "_elapsed_ms"."""
+    args = [program, "-c", config]
+    for n in nodes:
+        args += ["--node", n]
+    if deadline_ms is not None:
+        args += ["--deadline-ms", str(deadline_ms)]
+    if direct:
+        args.append("--direct")
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    if r.returncode != 0:
+        raise AssertionError("poll_probe exited %d: %s" % (r.returncode, r.stderr.strip()))
+    doc = json.loads(r.stdout)
+    out = {n["name"]: n for n in doc["nodes"]}
+    out["_elapsed_ms"] = doc["elapsed_ms"]
+    log("poll_probe: " + r.stdout.strip())
+    return out
 
 
 def read_state(path):
@@ -35,35 +63,58 @@ def read_state(path):
 
 
 class Mppstate:
-    """One mppstate process for a test, with its config, state and log."""
+    """One mppstate process watching a cluster, with its own config, state
+    directory and log in dir (created). bindir holds mppstate and mppctl;
+    spawn starts the process (subprocess.Popen unless told); log receives a
+    line per mppctl call."""
 
-    def __init__(self, t, cluster, extra=None, name="mppstate"):
-        self.t = t
+    def __init__(self, cluster, dir, bindir, extra=None, spawn=None, log=_ignore):
         self.cluster = cluster
-        self.dir = os.path.join(t.dir, name)
+        self.dir = dir
         os.makedirs(self.dir, exist_ok=True)
+        self.mppstate_bin = os.path.join(bindir, "mppstate")
+        self.mppctl_bin = os.path.join(bindir, "mppctl")
+        self._spawn = spawn or subprocess.Popen
+        self._log = log
         self.state_dir = os.path.join(self.dir, "state")
         self.config = cluster.write_config(os.path.join(self.dir, "mppstate.ini"), extra,
                                            state_dir=self.state_dir)
         self.state_path = os.path.join(self.state_dir, "state")
         self.log_path = os.path.join(self.dir, "mppstate.log")
         self.proc = None
+        self.log_file = None
 
     def start(self):
-        self.log_file = open(self.log_path, "a")
-        self.proc = self.t.spawn([self.t.path("bin/mppstate"), "-c", self.config],
-                                 stdout=self.log_file, stderr=subprocess.STDOUT)
+        """Starts mppstate (again); its output goes to log_path."""
+        if self.log_file is None:
+            self.log_file = open(self.log_path, "a")
+        self.proc = self._spawn([self.mppstate_bin, "-c", self.config],
+                                stdout=self.log_file, stderr=subprocess.STDOUT)
         return self
 
+    def close(self):
+        """Kills the process if it still runs; closes the log."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
     def stop(self):
+        """SIGTERM, then waits; returns the exit code."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=20)
         return self.proc.returncode
 
     def log(self):
-        with open(self.log_path) as f:
-            return f.read()
+        """Everything mppstate has logged so far."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def state(self):
         return read_state(self.state_path)
@@ -88,9 +139,11 @@ class Mppstate:
                          "%s ACTIVE" % node)
 
     def mppctl(self, *args, check=True):
-        r = subprocess.run([self.t.path("bin/mppctl"), "-c", self.config] + list(args),
+        """Runs mppctl with this config; fails unless it exits 0 (check=False:
+        returns the result whatever the exit code)."""
+        r = subprocess.run([self.mppctl_bin, "-c", self.config] + list(args),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-        self.t.log("mppctl %s -> %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
+        self._log("mppctl %s -> %d: %s%s" % (" ".join(args), r.returncode, r.stdout, r.stderr))
         if check and r.returncode != 0:
             raise AssertionError("mppctl %s exited %d: %s" % (" ".join(args), r.returncode,
                                                               r.stderr.strip()))
@@ -117,10 +170,11 @@ def add_admin_user(cluster):
     return path
 
 
-def hold_global_read_lock(t, cluster, i):
-    """Blocks node i's SQL thread (it keeps running) until the test ends."""
+def hold_global_read_lock(spawn, cluster, i):
+    """Blocks node i's SQL thread (it keeps running) until the program that
+    spawn starts is killed (with the fixture spawn: when the test ends)."""
     node = cluster.node(i)
-    p = t.spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch"],
+    p = spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch"],
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 text=True)
     p.stdin.write("FLUSH TABLES WITH READ LOCK;\nSELECT SLEEP(300);\n")
