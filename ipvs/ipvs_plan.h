@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "common/state_reader.h"
-#include "ipvs/ipvs_types.h"
 #include "config/config.h"
+#include "ipvs/ipvs_types.h"
 
 namespace mpp {
 

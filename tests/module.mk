@@ -31,3 +31,12 @@ test: deps
 
 .PHONY: test-tools
 test-tools: $(TEST_TOOLS)
+
+# The architecture, checked: no folder includes one it may not use
+# (scripts/check-layout), and the core makes no system call (core-purity in
+# core/module.mk).
+.PHONY: check-layout
+check-layout:
+	scripts/check-layout
+
+check: check-layout
