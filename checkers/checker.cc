@@ -92,16 +92,16 @@ void RunChecker(int argc, const char* const* argv, const char* env_state, int64_
     return;
   }
 
-  // Fresh or down: older than stale_after, or ahead of this clock by as much
-  // (a clock jump must not keep a dead monitor's last word alive).
+  // Fresh or down (the rule is StateFreshness's).
   const StateHeader& h = file.header;
-  int64_t age_ms = now_ms - h.time_ms;
-  if (age_ms > h.stale_after_ms || -age_ms > h.stale_after_ms) {
+  int64_t age_ms;
+  Freshness fresh = StateFreshness(h, now_ms, &age_ms);
+  if (fresh != Freshness::kFresh) {
     Message s(subject, sizeof subject);
     s.AddUntrusted(args.state_path, strlen(args.state_path), kCheckLineMax / 4);
     char cause[160];
     Message c(cause, sizeof cause);
-    if (age_ms > 0) {
+    if (fresh == Freshness::kStale) {
       c.Add("state file is stale (written ").Add(age_ms).Add(" ms ago, stale_after_ms ");
     } else {
       c.Add("state file is from the future (").Add(-age_ms).Add(" ms ahead, stale_after_ms ");

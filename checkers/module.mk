@@ -34,7 +34,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build-fuzz
 FUZZ_FLAGS := -std=c++17 -O1 -g -I. -DMPP_VERSION='"$(VERSION)"' -fno-exceptions -fno-rtti \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB_SRCS := $(CHECK_LIB_SRCS) common/address.cc common/state_reader.cc
+FUZZ_LIB_SRCS := $(CHECK_LIB_SRCS) common/address.cc common/decimal.cc common/names.cc common/state_reader.cc
 FUZZ_TARGETS := $(FUZZ_BUILD)/checker_fuzz $(FUZZ_BUILD)/state_reader_fuzz
 
 $(FUZZ_BUILD)/%_fuzz: tests/fuzz/%_fuzz.cc $(FUZZ_LIB_SRCS) $(wildcard checkers/*.h common/*.h)

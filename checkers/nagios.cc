@@ -1,5 +1,7 @@
 #include "checkers/nagios.h"
 
+#include "common/names.h"
+
 namespace mpp {
 namespace {
 
@@ -16,19 +18,19 @@ int Rank(NagiosCode c) {
 
 NagiosCode Worst(NagiosCode a, NagiosCode b) { return Rank(a) >= Rank(b) ? a : b; }
 
-// Index of the name in the state file's vocabulary, for perfdata.
-int StateIndex(const Text& s) {
-  static const char* const kNames[] = {"UNKNOWN", "ACTIVE", "STANDBY", "FAIL", "OFFLINE"};
-  for (int i = 0; i < 5; ++i)
-    if (s.Equals(kNames[i])) return i;
-  return 0;
+// The node's STATE and STATUS as their numbers in common/names.h, which are
+// also the perfdata values. The reader has checked the words; should one be
+// unknown anyway, it reads as STATE UNKNOWN or STATUS FAIL, never as OK.
+State StateOf(const Text& t) {
+  State s = State::kUnknown;
+  ParseState(t.data, t.len, &s);
+  return s;
 }
 
-int StatusIndex(const Text& s) {
-  static const char* const kNames[] = {"OK", "INFO", "WARN", "CRITICAL", "FAIL"};
-  for (int i = 0; i < 5; ++i)
-    if (s.Equals(kNames[i])) return i;
-  return 4;
+Status StatusOf(const Text& t) {
+  Status s = Status::kFail;
+  ParseStatus(t.data, t.len, &s);
+  return s;
 }
 
 }  // namespace
@@ -43,15 +45,18 @@ const char* NagiosCodeName(int code) {
 }
 
 NagiosCode NagiosSeverity(const DestRecord& dest, const NodeRecord& node) {
-  int status = StatusIndex(node.status);
-  NagiosCode code = status <= 1 ? kNagiosOk : status == 2 ? kNagiosWarning : kNagiosCritical;
-  int state = StateIndex(node.state);
-  if (state == 0) code = Worst(code, kNagiosUnknown);
-  if (state == 3) code = Worst(code, kNagiosCritical);
-  if (state == 4) code = Worst(code, kNagiosWarning);
-  if (!dest.up) {
-    if (state == 1 && dest.role.Equals("rw")) code = Worst(code, kNagiosCritical);
-    if (state == 2 && dest.role.Equals("ro")) code = Worst(code, kNagiosWarning);
+  Status status = StatusOf(node.status);
+  NagiosCode code = status <= Status::kInfo   ? kNagiosOk
+                    : status == Status::kWarn ? kNagiosWarning
+                                              : kNagiosCritical;
+  State state = StateOf(node.state);
+  if (state == State::kUnknown) code = Worst(code, kNagiosUnknown);
+  if (state == State::kFail) code = Worst(code, kNagiosCritical);
+  if (state == State::kOffline) code = Worst(code, kNagiosWarning);
+  VsRole role;
+  if (!dest.up && ParseVsRole(dest.role.data, dest.role.len, &role)) {
+    if (state == State::kActive && role == VsRole::kReadWrite) code = Worst(code, kNagiosCritical);
+    if (state == State::kStandby && role == VsRole::kReadOnly) code = Worst(code, kNagiosWarning);
   }
   return code;
 }
@@ -75,8 +80,8 @@ void FormatNagiosLine(NagiosCode code, const DestRecord& dest, const NodeRecord&
   if (!node.reason.Equals("-")) m->Add(" (").AddUntrusted(node.reason.data, node.reason.len, kMaxReason).Add(")");
   m->Add(" | up=").Add(int64_t{dest.up ? 1 : 0});
   m->Add(" weight=").Add(dest.weight);
-  m->Add(" state=").Add(int64_t{StateIndex(node.state)}).Add(";;;0;4");
-  m->Add(" status=").Add(int64_t{StatusIndex(node.status)}).Add(";;;0;4");
+  m->Add(" state=").Add(int64_t{static_cast<int>(StateOf(node.state))}).Add(";;;0;4");
+  m->Add(" status=").Add(int64_t{static_cast<int>(StatusOf(node.status))}).Add(";;;0;4");
   if (node.lag_s < 0) {
     m->Add(" lag=U");
   } else {

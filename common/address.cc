@@ -4,19 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/decimal.h"
+
 namespace mpp {
 namespace {
 
-// Strict decimal: digits only, no sign, no leading '+', within [lo, hi].
+// Digits only, within [lo, hi] (ports and firewall marks are never negative).
 bool ParseNumber(const char* s, size_t len, uint64_t lo, uint64_t hi, uint64_t* out) {
-  if (len == 0 || len > 10) return false;
-  uint64_t v = 0;
-  for (size_t i = 0; i < len; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
-  }
-  if (v < lo || v > hi) return false;
-  *out = v;
+  int64_t v;
+  if (!ParseDecimal(s, len, static_cast<int64_t>(lo), static_cast<int64_t>(hi), &v)) return false;
+  *out = static_cast<uint64_t>(v);
   return true;
 }
 

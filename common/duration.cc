@@ -6,12 +6,7 @@ namespace mpp {
 
 bool ParseDurationMs(const char* text, size_t len, int64_t* out_ms) {
   size_t digits = 0;
-  int64_t value = 0;
-  while (digits < len && text[digits] >= '0' && text[digits] <= '9') {
-    if (digits >= 9) return false;  // keeps the product far from overflow
-    value = value * 10 + (text[digits] - '0');
-    ++digits;
-  }
+  while (digits < len && text[digits] >= '0' && text[digits] <= '9') ++digits;
   if (digits == 0) return false;
   const char* unit = text + digits;
   size_t unit_len = len - digits;
@@ -22,8 +17,22 @@ bool ParseDurationMs(const char* text, size_t len, int64_t* out_ms) {
     scale = 1000;
   } else if (unit_len == 1 && unit[0] == 'm') {
     scale = 60 * 1000;
+  } else if (unit_len == 1 && unit[0] == 'h') {
+    scale = 60 * 60 * 1000;
   } else {
     return false;
+  }
+  // Saturates rather than overflows: the caller's upper bound then refuses
+  // the value, however many digits it has.
+  const int64_t limit = INT64_MAX / scale;
+  int64_t value = 0;
+  for (size_t i = 0; i < digits; ++i) {
+    int64_t d = text[i] - '0';
+    if (value > (limit - d) / 10) {
+      *out_ms = INT64_MAX;
+      return true;
+    }
+    value = value * 10 + d;
   }
   *out_ms = value * scale;
   return true;

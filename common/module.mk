@@ -1,10 +1,11 @@
 # common/: small pieces shared by every binary, at the bottom of the folder
 # order (common <- config <- core <- mppstate). What the checker links
-# (address, duration, names, state_reader) uses no libmysqlclient, no libnl,
-# no iostreams and no exceptions; address_text.cc allocates and is for the
-# other programs.
-COMMON_SRCS := common/address.cc common/address_text.cc common/duration.cc common/names.cc \
-  common/state_reader.cc
+# (address, decimal, duration, names, state_reader) uses no libmysqlclient,
+# no libnl, no iostreams and no exceptions; address_text.cc and
+# control_protocol.cc (the words mppctl and mppstate exchange) allocate and
+# are for the other programs.
+COMMON_SRCS := common/address.cc common/address_text.cc common/control_protocol.cc common/decimal.cc \
+  common/duration.cc common/names.cc common/state_reader.cc
 COMMON_OBJS := $(COMMON_SRCS:%.cc=$(BUILD)/%.o)
 ALL_OBJS += $(COMMON_OBJS)
 

@@ -1,7 +1,10 @@
 // The vocabulary of MPP: node TYPE, STATUS and STATE, and their names as they
-// appear in the config, the state file, logs and mppctl.
+// appear in the config, the state file, logs and mppctl. The only table of
+// these names: the checker uses it too, so nothing here allocates or throws.
 // Thread-safety: constants only.
 #pragma once
+
+#include <stddef.h>
 
 namespace mpp {
 
@@ -25,5 +28,12 @@ const char* VsRoleName(VsRole r);
 bool ParseStatus(const char* name, Status* out);
 bool ParseState(const char* name, State* out);
 bool ParseVsRole(const char* name, VsRole* out);
+
+// The same over text that is not NUL-terminated: [name, name+len), e.g. a
+// field of the state file.
+bool ParseStatus(const char* name, size_t len, Status* out);
+bool ParseState(const char* name, size_t len, State* out);
+bool ParseNodeType(const char* name, size_t len, NodeType* out);
+bool ParseVsRole(const char* name, size_t len, VsRole* out);
 
 }  // namespace mpp

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/decimal.h"
+#include "common/names.h"
+
 namespace mpp {
 namespace {
 
@@ -27,30 +30,13 @@ bool TakeLine(const char** pos, const char* end, Line* line) {
   return true;
 }
 
-bool ParseInt(const char* s, size_t len, int64_t* out) {
-  bool neg = false;
-  if (len > 0 && s[0] == '-') {
-    neg = true;
-    ++s;
-    --len;
-  }
-  if (len == 0 || len > 18) return false;
-  int64_t v = 0;
-  for (size_t i = 0; i < len; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = neg ? -v : v;
-  return true;
-}
-
 // "KEY NUMBER" with KEY given.
 bool HeaderNumber(const char** pos, const char* end, const char* key, int64_t* out) {
   Line l;
   if (!TakeLine(pos, end, &l)) return false;
   size_t klen = strlen(key);
   if (l.len <= klen + 1 || memcmp(l.p, key, klen) != 0 || l.p[klen] != ' ') return false;
-  return ParseInt(l.p + klen + 1, l.len - klen - 1, out);
+  return ParseDecimal(l.p + klen + 1, l.len - klen - 1, INT64_MIN, INT64_MAX, out);
 }
 
 bool StartsWith(const Line& l, const char* word, size_t n) {
@@ -85,14 +71,25 @@ bool ParseAddressField(const Text& t, Address* a) {
   return ParseAddress(t.data, t.len, a, &why);
 }
 
+// The words of common/names.h, the writer's vocabulary.
 bool IsStateName(const Text& t) {
-  return t.Equals("UNKNOWN") || t.Equals("ACTIVE") || t.Equals("STANDBY") || t.Equals("FAIL") ||
-         t.Equals("OFFLINE");
+  State s;
+  return ParseState(t.data, t.len, &s);
 }
 
 bool IsStatusName(const Text& t) {
-  return t.Equals("OK") || t.Equals("INFO") || t.Equals("WARN") || t.Equals("CRITICAL") ||
-         t.Equals("FAIL");
+  Status s;
+  return ParseStatus(t.data, t.len, &s);
+}
+
+bool IsNodeTypeName(const Text& t) {
+  NodeType n;
+  return ParseNodeType(t.data, t.len, &n);
+}
+
+bool IsVsRoleName(const Text& t) {
+  VsRole r;
+  return ParseVsRole(t.data, t.len, &r);
 }
 
 bool ParseNodeLine(const Line& l, NodeRecord* out) {
@@ -105,21 +102,21 @@ bool ParseNodeLine(const Line& l, NodeRecord* out) {
   out->status = f[5];
   out->address_text = f[6];
   out->reason = f[9];
-  if (!(f[3].Equals("PRIMARY") || f[3].Equals("SECONDARY"))) return false;
+  if (!IsNodeTypeName(f[3])) return false;
   if (!IsStateName(f[4]) || !IsStatusName(f[5])) return false;
   if (!ParseAddressField(f[6], &out->address)) return false;
   if (f[7].Equals("-")) {
     out->lag_s = -1;
-  } else if (!ParseInt(f[7].data, f[7].len, &out->lag_s) || out->lag_s < 0) {
+  } else if (!ParseDecimal(f[7].data, f[7].len, 0, INT64_MAX, &out->lag_s)) {
     return false;
   }
-  return ParseInt(f[8].data, f[8].len, &out->since_ms) && out->since_ms >= 0;
+  return ParseDecimal(f[8].data, f[8].len, 0, INT64_MAX, &out->since_ms);
 }
 
 bool ParseVsLine(const Line& l, DestRecord* out) {
   Text f[5];
   if (Split(l, f, 5, false) != 5) return false;
-  if (!(f[2].Equals("rw") || f[2].Equals("ro"))) return false;
+  if (!IsVsRoleName(f[2])) return false;
   out->vs = f[1];
   out->role = f[2];
   out->vs_address_text = f[4];
@@ -142,7 +139,7 @@ bool ParseDestLine(const Line& l, const DestRecord& vs, DestRecord* out) {
   } else {
     return false;
   }
-  return ParseInt(f[5].data, f[5].len, &out->weight) && out->weight >= 0 && out->weight <= 65535;
+  return ParseDecimal(f[5].data, f[5].len, 0, 65535, &out->weight);
 }
 
 }  // namespace
@@ -150,6 +147,17 @@ bool ParseDestLine(const Line& l, const DestRecord& vs, DestRecord* out) {
 bool Text::Equals(const char* s) const {
   size_t n = strlen(s);
   return n == len && memcmp(data, s, n) == 0;
+}
+
+Freshness StateFreshness(const StateHeader& h, int64_t now_ms, int64_t* age_ms) {
+  int64_t age;
+  // Clamped so that -age exists: a corrupt time_ms must not be undefined.
+  if (__builtin_sub_overflow(now_ms, h.time_ms, &age) || age == INT64_MIN)
+    age = now_ms > h.time_ms ? INT64_MAX : -INT64_MAX;
+  *age_ms = age;
+  if (age > h.stale_after_ms) return Freshness::kStale;
+  if (-age > h.stale_after_ms) return Freshness::kFromFuture;
+  return Freshness::kFresh;
 }
 
 StateError ParseStateFile(const char* data, size_t len, StateFile* out, const char** why,

@@ -35,6 +35,16 @@ struct StateHeader {
   int64_t stale_after_ms = 0;  // readers treat an older file as down
 };
 
+// Whether a file's word still holds. A file older than stale_after_ms is
+// stale; one ahead of this clock by more than stale_after_ms is from the
+// future (a clock jump must not keep a dead writer's last word alive), and
+// counts as down too. Exactly stale_after_ms either way is still fresh.
+enum class Freshness { kFresh = 0, kStale, kFromFuture };
+
+// *age_ms is now_ms - time_ms (negative for a file from the future),
+// clamped to +-INT64_MAX. No allocation, no exceptions: the checker's rule.
+Freshness StateFreshness(const StateHeader& h, int64_t now_ms, int64_t* age_ms);
+
 // "node POOL NAME TYPE STATE STATUS ADDRESS LAG SINCE_MS REASON"
 struct NodeRecord {
   Text pool, name, type, state, status, address_text, reason;

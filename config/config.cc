@@ -7,11 +7,25 @@
 #include <map>
 #include <sstream>
 
+#include "common/decimal.h"
 #include "common/duration.h"
 #include "config/credentials.h"
 
 namespace mpp {
 namespace {
+
+constexpr int64_t kMinuteMs = 60 * 1000;
+constexpr int64_t kHourMs = 60 * kMinuteMs;
+
+// Bounds of the durations (doc/config.md). The upper ones keep every value
+// far from overflow wherever it is used (poll(2) takes an int of ms) and
+// refuse what is surely a slip ("40000m" for an interval).
+constexpr int64_t kMaxInterval = kHourMs;
+constexpr int64_t kMaxTimeout = kMinuteMs;        // connect_timeout, query_timeout
+constexpr int64_t kMaxStaleAfter = 24 * kHourMs;
+constexpr int64_t kMaxWait = 10 * kMinuteMs;      // switchover, notify, promote_wait, election
+constexpr int64_t kMaxLag = 24 * kHourMs;         // max_lag, max_promote_lag
+constexpr int64_t kMaxReconcile = kHourMs;
 
 struct Entry {
   std::string key, value;
@@ -69,6 +83,12 @@ void RecordSection(Reader* r, const std::string& header) {
   if (named && !ValidName(s.name)) {
     r->Error(r->line, "[" + header + "]: a " + s.kind +
                           " needs a name of letters, digits, '_', '-' or '.'");
+    s.kind = "invalid";
+  } else if (named && s.name[0] == '.') {
+    // Track files are STATE_DIR/track/VS/NODE: "." and ".." would walk out
+    // of that tree (onto the state file itself), ".x" would hide.
+    r->Error(r->line, "[" + header + "]: a " + s.kind +
+                          " name must not begin with '.' (names become file names in state_dir)");
     s.kind = "invalid";
   } else if (single && sp != std::string::npos) {
     r->Error(r->line, "[" + header + "]: [" + s.kind + "] takes no name");
@@ -138,6 +158,14 @@ int Handler(void* user, const char* /*section*/, const char* key, const char* va
   return 1;
 }
 
+// A bound as an operator would write it: "50ms", "1m", "24h".
+std::string DurationText(int64_t ms) {
+  if (ms > 0 && ms % kHourMs == 0) return std::to_string(ms / kHourMs) + "h";
+  if (ms > 0 && ms % kMinuteMs == 0) return std::to_string(ms / kMinuteMs) + "m";
+  if (ms > 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 // Turns sections into a Config, checking every value.
 class Builder {
  public:
@@ -157,7 +185,7 @@ class Builder {
   void Pool(const Section& s, std::map<int, std::pair<int, int>>* membership);
   void Vs(const Section& s);
 
-  bool Duration(const Entry& e, int64_t min_ms, int64_t* out);
+  bool Duration(const Entry& e, int64_t min_ms, int64_t max_ms, int64_t* out);
   bool Integer(const Entry& e, int64_t lo, int64_t hi, int64_t* out);
   bool Bool(const Entry& e, bool* out);
   bool StatusValue(const Entry& e, Status* out);
@@ -172,14 +200,18 @@ class Builder {
   std::vector<std::string>* errors_;
 };
 
-bool Builder::Duration(const Entry& e, int64_t min_ms, int64_t* out) {
+bool Builder::Duration(const Entry& e, int64_t min_ms, int64_t max_ms, int64_t* out) {
   int64_t ms;
   if (!ParseDurationMs(e.value.data(), e.value.size(), &ms)) {
-    Error(e.line, e.key + ": bad duration '" + e.value + "' (a whole number with ms, s or m)");
+    Error(e.line, e.key + ": bad duration '" + e.value + "' (a whole number with ms, s, m or h)");
     return false;
   }
   if (ms < min_ms) {
-    Error(e.line, e.key + ": must be at least " + std::to_string(min_ms) + "ms");
+    Error(e.line, e.key + ": must be at least " + DurationText(min_ms));
+    return false;
+  }
+  if (ms > max_ms) {
+    Error(e.line, e.key + ": must be at most " + DurationText(max_ms));
     return false;
   }
   *out = ms;
@@ -187,15 +219,11 @@ bool Builder::Duration(const Entry& e, int64_t min_ms, int64_t* out) {
 }
 
 bool Builder::Integer(const Entry& e, int64_t lo, int64_t hi, int64_t* out) {
-  const std::string& v = e.value;
-  bool digits = !v.empty() && v.size() <= 12 && v.find_first_not_of("0123456789") == std::string::npos;
-  int64_t n = digits ? std::stoll(v) : -1;
-  if (!digits || n < lo || n > hi) {
-    Error(e.line, e.key + ": '" + v + "' is not a whole number from " + std::to_string(lo) +
+  if (!ParseDecimal(e.value.data(), e.value.size(), lo, hi, out)) {
+    Error(e.line, e.key + ": '" + e.value + "' is not a whole number from " + std::to_string(lo) +
                       " to " + std::to_string(hi));
     return false;
   }
-  *out = n;
   return true;
 }
 
@@ -254,13 +282,13 @@ void Builder::Global(const Section& s) {
   for (const Entry& e : s.entries) {
     const std::string& k = e.key;
     if (k == "interval") {
-      Duration(e, 50, &c.interval_ms);
+      Duration(e, 50, kMaxInterval, &c.interval_ms);
     } else if (k == "connect_timeout") {
-      Duration(e, 10, &c.connect_timeout_ms);
+      Duration(e, 10, kMaxTimeout, &c.connect_timeout_ms);
     } else if (k == "query_timeout") {
-      Duration(e, 10, &c.query_timeout_ms);
+      Duration(e, 10, kMaxTimeout, &c.query_timeout_ms);
     } else if (k == "stale_after") {
-      Duration(e, 100, &c.stale_after_ms);
+      Duration(e, 100, kMaxStaleAfter, &c.stale_after_ms);
     } else if (k == "election_timeout" || k == "recover_after" || k == "max_lag" ||
                k == "max_promote_lag") {
       Error(e.line, k + ": set it in a [pool] section");
@@ -274,9 +302,15 @@ void Builder::Global(const Section& s) {
        : k == "notify"         ? c.notify
                                : c.admin_credentials) = e.value;
     } else if (k == "switchover_timeout") {
-      Duration(e, 100, &c.switchover_timeout_ms);
+      Duration(e, 100, kMaxWait, &c.switchover_timeout_ms);
     } else if (k == "notify_timeout") {
-      Duration(e, 100, &c.notify_timeout_ms);
+      Duration(e, 100, kMaxWait, &c.notify_timeout_ms);
+    } else if (k == "tls") {
+      if (e.value == "off") c.tls = TlsMode::kOff;
+      else if (e.value == "preferred") c.tls = TlsMode::kPreferred;
+      else if (e.value == "required") c.tls = TlsMode::kRequired;
+      else if (e.value == "verify_identity") c.tls = TlsMode::kVerifyIdentity;
+      else Error(e.line, "tls: '" + e.value + "' is not off, preferred, required or verify_identity");
     } else if (k == "check_query") {
       if (e.value.empty()) Error(e.line, "check_query: must not be empty");
       else c.check_query = e.value;
@@ -304,7 +338,7 @@ void Builder::Ipvs(const Section& s) {
       else if (e.value == "remove") p.on_down = IpvsOnDown::kRemove;
       else Error(e.line, "on_down: '" + e.value + "' is not quiesce or remove");
     } else if (e.key == "reconcile_interval") {
-      Duration(e, 100, &p.reconcile_interval_ms);
+      Duration(e, 100, kMaxReconcile, &p.reconcile_interval_ms);
     } else if (e.key == "enabled") {
       Bool(e, &p.enabled);
     } else {
@@ -381,13 +415,13 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
     } else if (k == "recover_after") {
       if (Integer(e, 1, 1000, &v)) p.recover_after = static_cast<int>(v);
     } else if (k == "max_lag") {
-      Duration(e, 0, &p.max_lag_ms);
+      Duration(e, 0, kMaxLag, &p.max_lag_ms);
     } else if (k == "max_promote_lag") {
-      Duration(e, 0, &p.max_promote_lag_ms);
+      Duration(e, 0, kMaxLag, &p.max_promote_lag_ms);
     } else if (k == "promote_wait") {
-      Duration(e, 0, &p.promote_wait_ms);
+      Duration(e, 0, kMaxWait, &p.promote_wait_ms);
     } else if (k == "election_timeout") {
-      Duration(e, 0, &p.election_timeout_ms);
+      Duration(e, 0, kMaxWait, &p.election_timeout_ms);
     } else if (k == "failback") {
       Bool(e, &p.failback);
     } else if (k == "manage_read_only") {

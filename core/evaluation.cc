@@ -114,8 +114,12 @@ Condition ReplicationCondition(const Config& cfg, const Evaluation& ev, const Po
   return c;
 }
 
+// The monitor could not poll the node this round: no news of it, so no
+// decision may rest on it.
+bool Unpolled(const NodeEval& n) { return !n.monitor_error.empty(); }
+
 bool IsCandidateForElection(const NodeEval& n, const PoolConfig& pool) {
-  return !n.offline && !n.demoted && n.polled && n.last.outcome == PollOutcome::kOk &&
+  return !n.offline && !n.demoted && n.polled && !Unpolled(n) && n.last.outcome == PollOutcome::kOk &&
          PollLevel(n) < pool.failover_at;
 }
 
@@ -152,6 +156,7 @@ class PoolRound {
   void Failover(int active);
   void Failback(int active);
   void AssignOthers(int active, bool active_failing);
+  std::string UnpolledNodes(bool candidates_only);
 
   const Config& cfg_;
   const PoolConfig& pool_;
@@ -202,8 +207,21 @@ void PoolRound::Elect() {
   SetState(chosen, State::kActive, TransitionCause::kElection, why);
 }
 
+// The nodes of the pool the monitor could not poll this round, as a list
+// for a note; candidates_only: only those a failover could choose from.
+std::string PoolRound::UnpolledNodes(bool candidates_only) {
+  std::string out;
+  for (int n : pool_.nodes) {
+    const NodeEval& ne = Node(n);
+    if (!Unpolled(ne)) continue;
+    if (candidates_only && ne.state != State::kActive && (ne.state != State::kStandby || ne.offline)) continue;
+    out += (out.empty() ? "" : ", ") + Name(n);
+  }
+  return out;
+}
+
 void PoolRound::Failover(int active) {
-  if (pe_.trouble_since_ms < 0) pe_.trouble_since_ms = in_.now_ms;
+  if (pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
   // Candidates in priority order; the one that received the most of the old
   // writer's data wins, priority breaks ties and incomparable histories.
   int best = -1;
@@ -220,7 +238,7 @@ void PoolRound::Failover(int active) {
   }
   // Optionally give a standby that received more, but has not applied it
   // yet, a bounded time to catch up rather than lose its extra data.
-  if (pool_.promote_wait_ms > 0 && in_.now_ms - pe_.trouble_since_ms < pool_.promote_wait_ms) {
+  if (pool_.promote_wait_ms > 0 && in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms) {
     for (int n : pool_.nodes) {
       const NodeEval& ne = Node(n);
       if (n == active || ne.state != State::kStandby || ne.last.outcome != PollOutcome::kOk) continue;
@@ -246,7 +264,7 @@ void PoolRound::Failover(int active) {
   Node(active).demoted = true;
   Node(active).healthy_rounds = 0;
   pe_.active_by_switchover = false;
-  pe_.trouble_since_ms = -1;
+  pe_.trouble_since_mono_ms = -1;
   pe_.note = "failover: " + Name(active) + " -> " + Name(best);
 }
 
@@ -254,8 +272,8 @@ void PoolRound::Failback(int active) {
   int primary = pool_.nodes[0];
   if (!pool_.failback || active == primary || pe_.active_by_switchover) return;
   const NodeEval& p = Node(primary);
-  if (p.state != State::kStandby || p.offline || PollLevel(p) != Status::kOk ||
-      p.last.outcome != PollOutcome::kOk)
+  if (p.state != State::kStandby || p.offline || Unpolled(p) || Unpolled(Node(active)) ||
+      PollLevel(p) != Status::kOk || p.last.outcome != PollOutcome::kOk)
     return;
   const ReplicationStatus& r = p.last.repl;
   bool caught_up = r.configured && SameAddress(r.source, cfg_.nodes[static_cast<size_t>(active)].address) &&
@@ -270,6 +288,14 @@ void PoolRound::Failback(int active) {
 void PoolRound::AssignOthers(int active, bool active_failing) {
   for (int n : pool_.nodes) {
     NodeEval& ne = Node(n);
+    if (Unpolled(ne)) {
+      // No news: STATUS, STATE and counters stay; only an operator's
+      // OFFLINE, which needs none, applies.
+      ne.reason = "not polled, a monitor problem: " + ne.monitor_error;
+      if (n != active && ne.offline)
+        SetState(n, State::kOffline, TransitionCause::kOperator, "taken offline by an operator");
+      continue;
+    }
     Condition c = ReplicationCondition(cfg_, ev_, pool_, n, active, active_failing);
     Status level = MaxStatus(PollLevel(ne), c.level);
     // Clean and without a condition; the poll level follows by itself after
@@ -310,32 +336,44 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
 void PoolRound::Run() {
   int active = ev_.ActiveOf(cfg_, pool_index_);
   if (active < 0) {
-    if (pe_.first_round_ms < 0) pe_.first_round_ms = in_.now_ms;
+    if (pe_.first_round_mono_ms < 0) pe_.first_round_mono_ms = in_.mono_ms;
     bool all_polled = true;
     for (int n : pool_.nodes) all_polled = all_polled && Node(n).polled;
-    if (pe_.elected || all_polled || in_.now_ms - pe_.first_round_ms >= pool_.election_timeout_ms) {
+    // A node the monitor could not poll may be the one to elect: wait for
+    // news of it rather than pick another because of our own fault.
+    std::string unpolled = UnpolledNodes(false);
+    if (!unpolled.empty()) {
+      pe_.note = "election postponed: the monitor could not poll " + unpolled;
+    } else if (pe_.elected || all_polled || in_.mono_ms - pe_.first_round_mono_ms >= pool_.election_timeout_ms) {
       Elect();
     } else {
       pe_.note = "waiting for every node's first poll before the first election";
     }
   } else {
     Status level = PollLevel(Node(active));
-    if (level >= pool_.failover_at) {
+    std::string unpolled = UnpolledNodes(true);
+    if (level >= pool_.failover_at && !unpolled.empty()) {
+      // The choice of the new writer needs fresh news of every candidate.
+      pe_.note = "failover postponed: the monitor could not poll " + unpolled;
+    } else if (level >= pool_.failover_at) {
       Failover(active);
     } else {
-      if (level == Status::kOk) pe_.trouble_since_ms = -1;
-      if (level > Status::kOk && pe_.trouble_since_ms < 0) pe_.trouble_since_ms = in_.now_ms;
-      if (pe_.note.rfind("ACTIVE ", 0) == 0 || pe_.note.rfind("waiting up to", 0) == 0) pe_.note.clear();
+      if (level == Status::kOk) pe_.trouble_since_mono_ms = -1;
+      if (level > Status::kOk && pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
+      if (pe_.note.rfind("ACTIVE ", 0) == 0 || pe_.note.rfind("waiting up to", 0) == 0 ||
+          pe_.note.rfind("failover postponed", 0) == 0)
+        pe_.note.clear();
       Failback(active);
     }
   }
   int final_active = ev_.ActiveOf(cfg_, pool_index_);
   bool active_failing = final_active >= 0 && PollFailed(Node(final_active).last.outcome);
-  if (final_active >= 0 && Node(final_active).last.outcome == PollOutcome::kOk) {
+  if (final_active >= 0 && !Unpolled(Node(final_active)) && Node(final_active).last.outcome == PollOutcome::kOk) {
     // The standbys' lag while the writer is healthy: what promotion
-    // eligibility looks back at once trouble starts.
+    // eligibility looks back at once trouble starts. An unpolled standby
+    // keeps the lag of its last poll.
     for (int n : pool_.nodes)
-      if (n != final_active) Node(n).lag_before_trouble = TrustedLag(Node(n).last);
+      if (n != final_active && !Unpolled(Node(n))) Node(n).lag_before_trouble = TrustedLag(Node(n).last);
   }
   AssignOthers(final_active, active_failing);
 }
@@ -413,6 +451,12 @@ void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, Command
 }
 
 void UpdateHealth(const PoolConfig& pool, const PollResult& in, NodeEval* n) {
+  if (in.outcome == PollOutcome::kMonitorError) {
+    // The monitor's fault (no thread, no descriptor): no news of the node,
+    // unlike a missing result below, which is a poll that did not answer.
+    n->monitor_error = in.error.empty() ? PollOutcomeName(in.outcome) : in.error;
+    return;
+  }
   if (in.outcome == PollOutcome::kNotPolled && !n->polled) return;
   PollResult poll = in;
   if (poll.outcome == PollOutcome::kNotPolled) {
@@ -446,6 +490,7 @@ std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, in
   const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
   const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
   if (n.state != State::kStandby) return std::string("is ") + StateName(n.state);
+  if (Unpolled(n)) return "not polled this round (a monitor problem)";
   if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
   if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
   const ReplicationStatus& r = n.last.repl;
@@ -490,6 +535,7 @@ int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::s
     }
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
     std::string no = ne.state == State::kStandby ? "" : std::string("is ") + StateName(ne.state);
+    if (no.empty() && Unpolled(ne)) no = "was not polled in the last round (a monitor problem)";
     if (no.empty() && PollLevel(ne) >= cfg.pools[static_cast<size_t>(p)].failover_at) no = "is failing";
     if (no.empty() && !(ne.last.repl.configured && SameAddress(ne.last.repl.source, cfg.nodes[static_cast<size_t>(active)].address)))
       no = "does not replicate from the ACTIVE";
@@ -503,7 +549,7 @@ int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::s
   for (int n : cfg.pools[static_cast<size_t>(p)].nodes) {
     if (n == active) continue;
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    if (ne.state == State::kStandby && ne.status <= Status::kInfo && ne.last.repl.configured &&
+    if (ne.state == State::kStandby && !Unpolled(ne) && ne.status <= Status::kInfo && ne.last.repl.configured &&
         SameAddress(ne.last.repl.source, cfg.nodes[static_cast<size_t>(active)].address) &&
         ne.last.repl.sql_running && ne.last.repl.sql_errno == 0)
       return n;
@@ -597,6 +643,7 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
     for (PoolEval& pe : ev.pools) pe.note.clear();
   }
 
+  for (NodeEval& ne : ev.nodes) ne.monitor_error.clear();
   for (size_t p = 0; p < cfg.pools.size(); ++p)
     for (int n : cfg.pools[p].nodes)
       if (static_cast<size_t>(n) < in.polls.size())

@@ -1,6 +1,8 @@
 // The evaluation core: config + previous evaluation + one round of polls ->
 // next evaluation. Pure: no I/O, time is an input, so every rule of the pool
 // logic (doc/pool-logic.md) is tested with tables and random sequences.
+// Durations are measured on a monotonic clock (RoundInput::mono_ms); the
+// wall clock (now_ms) only stamps what is written as time.
 // Thread-safety: pure functions over values.
 #pragma once
 
@@ -31,6 +33,9 @@ struct NodeEval {
   bool demoted = false;       // an ex-ACTIVE, FAIL until recovered
   bool offline = false;       // taken out by an operator
   int64_t lag_before_trouble = -1;  // lag at the last round the ACTIVE was healthy
+  // This round only: why the monitor could not poll the node (its own
+  // fault); empty when it could. The node then keeps what it had.
+  std::string monitor_error;
 };
 
 enum class TransitionCause { kElection, kFailover, kFailback, kSwitchover, kHealth, kOperator };
@@ -43,9 +48,9 @@ struct Transition {
 
 struct PoolEval {
   bool elected = false;      // the first election has happened
-  int64_t first_round_ms = -1;
+  int64_t first_round_mono_ms = -1;  // monotonic clock, like every duration
   int recorded_active = -1;  // from the previous state file, at start only
-  int64_t trouble_since_ms = -1;  // when the ACTIVE's current trouble began
+  int64_t trouble_since_mono_ms = -1;  // when the ACTIVE's current trouble began
   bool active_by_switchover = false;  // failback leaves an operator's choice alone
   std::string note;          // pool-wide message (isolation, no eligible standby)
 };
@@ -81,7 +86,8 @@ struct CommandResult {
 };
 
 struct RoundInput {
-  int64_t now_ms = 0;
+  int64_t now_ms = 0;   // wall clock: time_ms and since_ms only
+  int64_t mono_ms = 0;  // monotonic clock (never steps): every duration
   std::vector<PollResult> polls;  // like Config::nodes
   bool isolated = false;          // no checkpoint answered
   std::vector<Command> commands;

@@ -11,6 +11,7 @@ const char* PollOutcomeName(PollOutcome o) {
     case PollOutcome::kAccessDenied: return "access denied";
     case PollOutcome::kTooManyConnections: return "too many connections";
     case PollOutcome::kQueryError: return "query failed";
+    case PollOutcome::kMonitorError: return "not polled (monitor error)";
   }
   return "?";
 }

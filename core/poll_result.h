@@ -20,10 +20,13 @@ enum class PollOutcome {
   kAccessDenied,         // 1045: the server is alive, our login is wrong
   kTooManyConnections,   // 1040: the server is alive and full
   kQueryError,           // logged in, but a query failed
+  kMonitorError,         // not polled: the monitor itself could not (no thread,
+                         // no descriptor, no memory); no news about the node
 };
 
 // A failed poll climbs the STATUS ladder; 1045 and 1040 prove the server is
-// alive and never count as failures.
+// alive and never count as failures. A monitor error is not the node's
+// fault and counts as nothing at all.
 inline bool PollFailed(PollOutcome o) {
   return o == PollOutcome::kRefused || o == PollOutcome::kTimeout || o == PollOutcome::kQueryError;
 }
@@ -60,7 +63,7 @@ struct ReplicationStatus {
 
 struct PollResult {
   PollOutcome outcome = PollOutcome::kNotPolled;
-  std::string error;  // the server's or the client library's message
+  std::string error;  // the server's, the client library's or the monitor's message
   int error_code = 0;
   bool read_only = true;
   int64_t server_id = 0;

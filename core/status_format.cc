@@ -22,6 +22,18 @@ std::string Age(int64_t now_ms, int64_t since_ms) {
   return buf;
 }
 
+// The first node of a pool is its PRIMARY.
+NodeType TypeAt(size_t position) { return position == 0 ? NodeType::kPrimary : NodeType::kSecondary; }
+
+// Reasons and notes come partly from servers' error messages: a control
+// character must not break the table's rows or reach the terminal.
+std::string Printable(const std::string& s) {
+  std::string out = s;
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return out;
+}
+
 }  // namespace
 
 std::string JsonString(const std::string& s) {
@@ -47,7 +59,7 @@ std::string StatusTable(const Config& cfg, const Evaluation& ev, int64_t now_ms)
   for (size_t p = 0; p < cfg.pools.size(); ++p) {
     const PoolConfig& pool = cfg.pools[p];
     out += "pool " + pool.name + (ev.isolated ? "  [ISOLATED]" : "");
-    if (!ev.pools[p].note.empty()) out += "  (" + ev.pools[p].note + ")";
+    if (!ev.pools[p].note.empty()) out += "  (" + Printable(ev.pools[p].note) + ")";
     out += "\n";
     snprintf(line, sizeof line, "  %-12s %-9s %-8s %-8s %-22s %5s %6s  %s\n", "NODE", "TYPE", "STATE",
              "STATUS", "ADDRESS", "LAG", "SINCE", "REASON");
@@ -55,12 +67,15 @@ std::string StatusTable(const Config& cfg, const Evaluation& ev, int64_t now_ms)
     for (size_t i = 0; i < pool.nodes.size(); ++i) {
       int n = pool.nodes[i];
       const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-      snprintf(line, sizeof line, "  %-12s %-9s %-8s %-8s %-22s %5s %6s  %s\n",
-               cfg.nodes[static_cast<size_t>(n)].name.c_str(), i == 0 ? "PRIMARY" : "SECONDARY",
+      // The reason, of any length, goes after the fixed columns.
+      snprintf(line, sizeof line, "  %-12s %-9s %-8s %-8s %-22s %5s %6s  ",
+               cfg.nodes[static_cast<size_t>(n)].name.c_str(), NodeTypeName(TypeAt(i)),
                StateName(ne.state), StatusName(ne.status),
                AddressText(cfg.nodes[static_cast<size_t>(n)].address).c_str(), Lag(ne).c_str(),
-               Age(now_ms, ne.since_ms).c_str(), ne.reason.empty() ? "-" : ne.reason.c_str());
+               Age(now_ms, ne.since_ms).c_str());
       out += line;
+      out += ne.reason.empty() ? "-" : Printable(ne.reason);
+      out += "\n";
     }
   }
   for (size_t v = 0; v < cfg.vss.size(); ++v) {
@@ -91,7 +106,7 @@ std::string StatusJson(const Config& cfg, const Evaluation& ev) {
       const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
       const NodeConfig& nc = cfg.nodes[static_cast<size_t>(n)];
       if (i) out += ",";
-      out += "{\"name\":" + JsonString(nc.name) + ",\"type\":\"" + (i == 0 ? "PRIMARY" : "SECONDARY") +
+      out += "{\"name\":" + JsonString(nc.name) + ",\"type\":\"" + NodeTypeName(TypeAt(i)) +
              "\",\"state\":\"" + StateName(ne.state) + "\",\"status\":\"" + StatusName(ne.status) +
              "\",\"address\":" + JsonString(AddressText(nc.address)) +
              ",\"lag\":" + (ne.last.repl.configured && ne.last.repl.lag_s >= 0 ? std::to_string(ne.last.repl.lag_s) : "null") +

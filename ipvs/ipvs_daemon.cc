@@ -57,8 +57,8 @@ bool IpvsDaemon::LoadDecisions(int64_t now_ms, Decisions* d, std::string* proble
     *problem = path + ": " + (why != nullptr ? why : "unreadable");
     return false;
   }
-  int64_t age = now_ms - f.header.time_ms;
-  if (age > f.header.stale_after_ms || -age > f.header.stale_after_ms) {
+  int64_t age_ms;
+  if (StateFreshness(f.header, now_ms, &age_ms) != Freshness::kFresh) {
     // Stable text (no age) so one stale episode logs one line.
     *problem = path + ": stale (seq " + std::to_string(f.header.seq) + ", stale after " +
                Seconds(f.header.stale_after_ms) + ")";

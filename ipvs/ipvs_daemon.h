@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "common/paths.h"
+#include "config/config.h"
 #include "ipvs/ipvs_netlink.h"
 #include "ipvs/ipvs_plan.h"
-#include "config/config.h"
 
 namespace mpp {
 

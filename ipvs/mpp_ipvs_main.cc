@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "common/paths.h"
+#include "config/config.h"
 #include "ipvs/ipvs_daemon.h"
 #include "ipvs/ipvs_netlink.h"
 #include "ipvs/state_watch.h"
-#include "config/config.h"
 
 namespace mpp {
 namespace {

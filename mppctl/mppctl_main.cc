@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "common/control_protocol.h"
 #include "common/paths.h"
-#include "keepalived/conf_gen.h"
 #include "config/config.h"
-#include "mppstate/daemon.h"
+#include "keepalived/conf_gen.h"
 
 namespace {
 
@@ -35,9 +35,9 @@ int Usage() {
   return 2;
 }
 
-// Sends one request line, prints the answer. The first line of the answer
-// is "ok" or "error".
-int Request(const std::string& socket_path, const std::string& request) {
+// Sends one request line, prints the answer's body: on stdout after "ok",
+// on stderr after "error".
+int Request(const std::string& socket_path, const std::vector<std::string>& words) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
@@ -51,23 +51,33 @@ int Request(const std::string& socket_path, const std::string& request) {
     fprintf(stderr, "mppctl: cannot reach mppstate at %s: %s\n", socket_path.c_str(), strerror(errno));
     return 3;
   }
-  std::string line = request + "\n";
-  if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    fprintf(stderr, "mppctl: %s: write failed: %s\n", socket_path.c_str(), strerror(errno));
-    return 3;
+  std::string line = mpp::FormatRequest(words);
+  if (line.size() > mpp::kMaxRequestBytes) {
+    fprintf(stderr, "mppctl: request longer than %zu bytes\n", mpp::kMaxRequestBytes);
+    return 2;
   }
+  // A daemon that refuses at once ("busy") may have closed before the
+  // request is written: its answer is still there to read.
+  bool sent = send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  int send_errno = errno;
+  // The daemon closes the connection after its answer (a refusal may end in
+  // ECONNRESET once the answer is read).
   std::string answer;
   char buf[4096];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+  while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) answer.append(buf, static_cast<size_t>(n));
   close(fd);
-  size_t nl = answer.find('\n');
-  if (nl == std::string::npos) {
-    fprintf(stderr, "mppctl: mppstate closed the connection without an answer\n");
+  bool ok;
+  std::string body;
+  if (!mpp::ParseReply(answer, &ok, &body)) {
+    if (!sent)
+      fprintf(stderr, "mppctl: %s: write failed: %s\n", socket_path.c_str(), strerror(send_errno));
+    else
+      fprintf(stderr, "mppctl: mppstate closed the connection without an answer\n");
     return 3;
   }
-  bool ok = answer.compare(0, nl, "ok") == 0;
-  fputs(answer.c_str() + nl + 1, ok ? stdout : stderr);
+  fputs(body.c_str(), ok ? stdout : stderr);
   return ok ? 0 : 1;
 }
 
@@ -100,23 +110,29 @@ int main(int argc, char** argv) {
   std::string socket_path = mpp::ControlSocketPath(cfg.state_dir);
   const std::string& cmd = args[0];
   if (cmd == "status") {
-    if (args.size() == 1) return Request(socket_path, "status");
-    if (args.size() == 2 && args[1] == "--json") return Request(socket_path, "status-json");
+    if (args.size() == 1) return Request(socket_path, {mpp::kRequestStatus});
+    if (args.size() == 2 && args[1] == "--json") return Request(socket_path, {mpp::kRequestStatusJson});
     return Usage();
   }
-  if ((cmd == "recover" || cmd == "offline" || cmd == "online") && args.size() == 2) {
+  const char* node_request = cmd == "recover"   ? mpp::kRequestRecover
+                             : cmd == "offline" ? mpp::kRequestOffline
+                             : cmd == "online"  ? mpp::kRequestOnline
+                                                : nullptr;
+  if (node_request != nullptr && args.size() == 2) {
     if (cfg.FindNode(args[1]) < 0) {
       fprintf(stderr, "mppctl: unknown node '%s' (not in %s)\n", args[1].c_str(), config_path.c_str());
       return 1;
     }
-    return Request(socket_path, cmd + " " + args[1]);
+    return Request(socket_path, {node_request, args[1]});
   }
   if (cmd == "switchover" && (args.size() == 2 || args.size() == 3)) {
     if (cfg.FindPool(args[1]) < 0) {
       fprintf(stderr, "mppctl: unknown pool '%s' (not in %s)\n", args[1].c_str(), config_path.c_str());
       return 1;
     }
-    return Request(socket_path, "switchover " + args[1] + (args.size() == 3 ? " " + args[2] : ""));
+    std::vector<std::string> words = {mpp::kRequestSwitchover, args[1]};
+    if (args.size() == 3) words.push_back(args[2]);
+    return Request(socket_path, words);
   }
   if (cmd == "keepalived-conf" && (args.size() == 1 || (args.size() == 2 && args[1] == "--misc"))) {
     mpp::KeepalivedConfOptions opt;

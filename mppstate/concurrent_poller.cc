@@ -1,6 +1,7 @@
 #include "mppstate/concurrent_poller.h"
 
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -35,16 +36,19 @@ std::string NodeKey(const NodeConfig& node) {
   return node.name + "@" + FormatAddress(node.address, buf);
 }
 
-PollResult TimedOut(const std::string& why) {
+PollResult Outcome(PollOutcome o, const std::string& why) {
   PollResult r;
-  r.outcome = PollOutcome::kTimeout;
+  r.outcome = o;
   r.error = why;
   return r;
 }
 
+void StartDetached(std::function<void()> fn) { std::thread(std::move(fn)).detach(); }
+
 }  // namespace
 
-ConcurrentPoller::ConcurrentPoller() : shared_(std::make_shared<Shared>()) {
+ConcurrentPoller::ConcurrentPoller(ThreadStarter start)
+    : shared_(std::make_shared<Shared>()), start_(start ? std::move(start) : ThreadStarter(StartDetached)) {
   // Before any thread exists: mysql_library_init is not thread-safe.
   InitMysqlLibrary();
 }
@@ -64,8 +68,8 @@ std::vector<PollResult> ConcurrentPoller::PollAll(const Config& cfg, Clock::time
     {
       std::lock_guard<std::mutex> lock(shared->mu);
       if (shared->busy[key]) {
-        round->results[i] =
-            TimedOut("poll missed its deadline (the previous one is still running)");
+        round->results[i] = Outcome(PollOutcome::kTimeout,
+                                    "poll missed its deadline (the previous one is still running)");
         round->done[i] = true;
         continue;
       }
@@ -74,7 +78,7 @@ std::vector<PollResult> ConcurrentPoller::PollAll(const Config& cfg, Clock::time
       round->pending++;
     }
     try {
-      std::thread([shared, round, config, i, key] {
+      start_([shared, round, config, i, key] {
         {
           MysqlThread registration;
           PollResult r = PollNode(*config, config->nodes[i]);
@@ -89,13 +93,15 @@ std::vector<PollResult> ConcurrentPoller::PollAll(const Config& cfg, Clock::time
         shared->busy[key] = false;
         shared->in_flight--;
         shared->cv.notify_all();
-      }).detach();
-    } catch (const std::system_error& e) {
+      });
+    } catch (const std::exception& e) {  // std::system_error, std::bad_alloc
       std::lock_guard<std::mutex> lock(shared->mu);
       shared->busy[key] = false;
       shared->in_flight--;
       round->pending--;
-      round->results[i] = TimedOut(std::string("cannot start a poll thread: ") + e.what());
+      // Short of threads: our fault, never a failed poll of the node.
+      round->results[i] =
+          Outcome(PollOutcome::kMonitorError, std::string("cannot start a poll thread: ") + e.what());
       round->done[i] = true;
     }
   }
@@ -103,7 +109,7 @@ std::vector<PollResult> ConcurrentPoller::PollAll(const Config& cfg, Clock::time
   std::unique_lock<std::mutex> lock(shared->mu);
   shared->cv.wait_until(lock, deadline, [&] { return round->pending == 0; });
   for (size_t i = 0; i < n; ++i) {
-    if (!round->done[i]) round->results[i] = TimedOut("poll missed its deadline");
+    if (!round->done[i]) round->results[i] = Outcome(PollOutcome::kTimeout, "poll missed its deadline");
   }
   round->closed = true;
   return std::move(round->results);

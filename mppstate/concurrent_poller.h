@@ -9,7 +9,8 @@
 //
 // At most one poll per node is in flight: while an earlier poll of a node is
 // still stuck, the next round reports kTimeout for it at once instead of
-// piling up threads. The threads own what they touch (shared state, copies
+// piling up threads. A poll that cannot start (no thread: EAGAIN) is
+// kMonitorError, the monitor's fault and not the node's. The threads own what they touch (shared state, copies
 // of the config), so the caller may move on, reload or destroy the poller
 // while they finish.
 //
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,8 +32,13 @@ namespace mpp {
 class ConcurrentPoller {
  public:
   using Clock = std::chrono::steady_clock;
+  // Runs the function on a new detached thread, or throws std::system_error
+  // (what std::thread does). A seam for tests: the real failure (EAGAIN
+  // when short of threads) is hard to produce on demand.
+  using ThreadStarter = std::function<void(std::function<void()>)>;
 
-  ConcurrentPoller();
+  // start: how poll threads are started; empty: std::thread.
+  explicit ConcurrentPoller(ThreadStarter start = nullptr);
   ~ConcurrentPoller();
   ConcurrentPoller(const ConcurrentPoller&) = delete;
   ConcurrentPoller& operator=(const ConcurrentPoller&) = delete;
@@ -52,6 +59,7 @@ class ConcurrentPoller {
   struct Shared;
   struct Round;
   std::shared_ptr<Shared> shared_;
+  ThreadStarter start_;
 };
 
 }  // namespace mpp

@@ -6,28 +6,29 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
-#include <sstream>
 #include <thread>
 #include <vector>
 
+#include "common/control_protocol.h"
 #include "common/paths.h"
 #include "common/state_reader.h"
 #include "mppstate/checkpoints.h"
 #include "mppstate/concurrent_poller.h"
+#include "mppstate/control_server.h"
 #include "config/config.h"
 #include "core/evaluation.h"
 #include "mppstate/fencing.h"
 #include "mppstate/logger.h"
 #include "mppstate/notifier.h"
 #include "mppstate/poller.h"
+#include "mppstate/state_dir_lock.h"
 #include "mppstate/state_writer.h"
 #include "core/status_format.h"
 
@@ -36,18 +37,35 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Wall time only for what is written as time (time_ms, since_ms); every
+// duration is measured on the monotonic clock, which NTP or an operator
+// cannot step.
 int64_t WallMs() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-std::vector<std::string> Words(const std::string& line) {
-  std::istringstream in(line);
-  std::vector<std::string> out;
-  std::string w;
-  while (in >> w) out.push_back(w);
-  return out;
+int64_t MonoMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// The monitor's own faults (no thread, no descriptor) when a node stops or
+// starts being polled: a director short of resources is news about us, not
+// about the nodes. One shortage shows as several messages (the login file,
+// then socket()), so a new message alone is not logged again.
+void LogMonitorErrors(const Config& cfg, const Evaluation& before, const Evaluation& after) {
+  for (size_t n = 0; n < after.nodes.size() && n < before.nodes.size(); ++n) {
+    const std::string& was = before.nodes[n].monitor_error;
+    const std::string& is = after.nodes[n].monitor_error;
+    if (was.empty() == is.empty()) continue;
+    if (!is.empty())
+      Log(LogLevel::kError, "monitor: cannot poll %s: %s", cfg.nodes[n].name.c_str(), is.c_str());
+    else
+      Log(LogLevel::kNotice, "monitor: polling %s again", cfg.nodes[n].name.c_str());
+  }
 }
 
 bool MakeDirs(const std::string& path) {
@@ -57,6 +75,12 @@ bool MakeDirs(const std::string& path) {
     if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) return false;
   }
   return true;
+}
+
+// Two spellings of one directory share one lock.
+bool SameDirectory(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 // What the previous state file recorded, so a restart keeps the writer.
@@ -78,7 +102,7 @@ std::vector<std::pair<std::string, State>> RecordedStates(const std::string& pat
 
 // A client of the control socket waiting for the result of its command.
 struct PendingClient {
-  int fd;
+  uint64_t client;  // ControlServer's id
   size_t command_index;
   bool release_read_only = false;  // switchover: read_only OFF on the target once applied
   std::string fenced;              // switchover: the old writer, unfenced if the move fails
@@ -93,12 +117,13 @@ class Daemon {
   bool Setup();
   void OpenControlSocket();
   void CloseControlSocket();
+  ControlServer::Limits ControlLimits() const;
   void Round();
   void Reload();
   void WaitForNextRound(Clock::time_point next);
-  void HandleClient(int fd);
-  std::string Switchover(const std::vector<std::string>& words, int fd);
-  void Reply(int fd, bool ok, const std::string& body);
+  void HandleRequest(const ControlServer::Request& r);
+  std::string Switchover(const std::vector<std::string>& words, uint64_t client);
+  void Reply(uint64_t client, bool ok, const std::string& body);
   void LogChanges(const Evaluation& before);
   void Fence();
   void Notify();
@@ -111,8 +136,9 @@ class Daemon {
   Notifier notifier_;
   std::vector<Command> commands_;
   std::vector<PendingClient> pending_;
-  std::string socket_path_;
-  int ctl_fd_ = -1;
+  StateDirLock lock_;
+  ControlServer ctl_;
+  Clock::time_point busy_since_;  // when the loop last stopped serving clients
   int sig_fd_ = -1;
   bool stop_ = false;
   bool write_failing_ = false;
@@ -128,6 +154,15 @@ bool Daemon::Setup() {
     Log(LogLevel::kError, "%s: cannot create: %s", cfg_.state_dir.c_str(), strerror(errno));
     return false;
   }
+  // Before anything in state_dir is touched: a second mppstate (or --once
+  // beside a running one) would take turns writing the state file and remove
+  // the owner's socket.
+  std::string lock_err;
+  if (lock_.Acquire(cfg_.state_dir, &lock_err) != StateDirLock::Result::kLocked) {
+    Log(LogLevel::kError, "%s", lock_err.c_str());
+    return false;
+  }
+  busy_since_ = Clock::now();
   ev_ = InitialEvaluation(cfg_, RecordedStates(StateFilePath(cfg_.state_dir)));
   sigset_t set;
   sigemptyset(&set);
@@ -147,36 +182,23 @@ bool Daemon::Setup() {
   return true;
 }
 
+// Listens at state_dir's socket; clients already connected stay.
 void Daemon::OpenControlSocket() {
-  socket_path_ = ControlSocketPath(cfg_.state_dir);
-  struct sockaddr_un addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (socket_path_.size() >= sizeof addr.sun_path) {
-    Log(LogLevel::kError, "%s: path too long for a socket; mppctl is unavailable", socket_path_.c_str());
-    return;
-  }
-  memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size());
-  struct stat st;
-  if (lstat(socket_path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) unlink(socket_path_.c_str());
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  // Created with no permission for others, then opened to the group only.
-  mode_t old_mask = umask(0117);
-  bool ok = fd >= 0 && bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0;
-  umask(old_mask);
-  if (!ok || chmod(socket_path_.c_str(), 0660) != 0 || listen(fd, 16) != 0) {
-    Log(LogLevel::kError, "%s: cannot listen: %s; mppctl is unavailable", socket_path_.c_str(), strerror(errno));
-    if (fd >= 0) close(fd);
-    return;
-  }
-  ctl_fd_ = fd;
+  ctl_.SetLimits(ControlLimits());
+  std::string err;
+  if (!ctl_.Listen(ControlSocketPath(cfg_.state_dir), &err))
+    Log(LogLevel::kError, "%s; mppctl is unavailable", err.c_str());
 }
 
-void Daemon::CloseControlSocket() {
-  if (ctl_fd_ < 0) return;
-  close(ctl_fd_);
-  ctl_fd_ = -1;
-  unlink(socket_path_.c_str());
+void Daemon::CloseControlSocket() { ctl_.Close(); }
+
+ControlServer::Limits Daemon::ControlLimits() const {
+  ControlServer::Limits l;
+  // A command is answered at the end of the next round (a switchover first
+  // waits for the catch-up, then for the round): a few intervals at most.
+  l.answer_time = std::chrono::milliseconds(3 * cfg_.interval_ms + cfg_.switchover_timeout_ms +
+                                            cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms);
+  return l;
 }
 
 int Daemon::Run() {
@@ -189,7 +211,7 @@ int Daemon::Run() {
     if (opt_.once) break;
     WaitForNextRound(next);
   }
-  for (const PendingClient& c : pending_) Reply(c.fd, false, "mppstate is stopping\n");
+  for (const PendingClient& c : pending_) Reply(c.client, false, "mppstate is stopping\n");
   CloseControlSocket();
   // Let no poll thread sit inside the client library while we exit: a poll
   // of a stopped server can take the connect timeout plus one query timeout
@@ -211,6 +233,7 @@ void Daemon::Round() {
   if (!cfg_.checkpoints.empty() && any_failed)
     in.isolated = ProbeCheckpoints(cfg_.checkpoints, cfg_.connect_timeout_ms) == 0;
   in.now_ms = WallMs();
+  in.mono_ms = MonoMs();
   in.commands = commands_;
   std::vector<CommandResult> results;
   Evaluation before = ev_;
@@ -218,7 +241,10 @@ void Daemon::Round() {
   commands_.clear();
 
   LogChanges(before);
+  LogMonitorErrors(cfg_, before, ev_);
   Fence();
+  // Finished hooks leave room for this round's.
+  for (const std::string& m : notifier_.Reap(in.mono_ms)) Log(LogLevel::kWarning, "%s", m.c_str());
   Notify();
   WriteFiles();
 
@@ -238,10 +264,9 @@ void Daemon::Round() {
         Log(LogLevel::kError, "switchover failed and read_only OFF on %s failed too: %s", c.fenced.c_str(),
             err.c_str());
     }
-    Reply(c.fd, r.ok, r.message + "\n");
+    Reply(c.client, r.ok, r.message + "\n");
   }
   pending_.clear();
-  for (const std::string& m : notifier_.Reap(in.now_ms)) Log(LogLevel::kWarning, "%s", m.c_str());
 }
 
 void Daemon::LogChanges(const Evaluation& before) {
@@ -303,7 +328,7 @@ void Daemon::Notify() {
     if (!notifier_.Start(cfg_.notify,
                          {cfg_.pools[static_cast<size_t>(pool)].name, cfg_.nodes[static_cast<size_t>(t.node)].name,
                           StateName(t.from), StateName(t.to), StatusName(ne.status), ne.reason},
-                         ev_.time_ms, cfg_.notify_timeout_ms, &err))
+                         MonoMs(), cfg_.notify_timeout_ms, &err))
       Log(LogLevel::kError, "notify: %s", err.c_str());
   }
 }
@@ -331,25 +356,43 @@ void Daemon::Reload() {
         fresh.state_dir.c_str());
     return;
   }
-  ev_ = RemapEvaluation(cfg_, ev_, fresh);
   bool moved = fresh.state_dir != cfg_.state_dir;
-  cfg_ = fresh;
-  if (moved) {
-    CloseControlSocket();
-    OpenControlSocket();
+  // The new directory's lock first: another daemon may own it.
+  StateDirLock lock;
+  std::string err;
+  if (moved && !SameDirectory(fresh.state_dir, cfg_.state_dir) &&
+      lock.Acquire(fresh.state_dir, &err) != StateDirLock::Result::kLocked) {
+    Log(LogLevel::kError, "reload failed: %s; still running the previous configuration", err.c_str());
+    return;
   }
+  ev_ = RemapEvaluation(cfg_, ev_, fresh);
+  cfg_ = fresh;
+  ctl_.SetLimits(ControlLimits());
+  // The old socket goes before the old lock, which may go to another daemon.
+  if (moved) OpenControlSocket();
+  if (lock.held()) lock_ = std::move(lock);
   Log(LogLevel::kNotice, "configuration reloaded: %zu pools, %zu nodes, %zu virtual servers", cfg_.pools.size(),
       cfg_.nodes.size(), cfg_.vss.size());
 }
 
+// Serves the control socket until next, whatever its clients do: they are
+// only read and written when poll() says they can be.
 void Daemon::WaitForNextRound(Clock::time_point next) {
+  ctl_.Stall(Clock::now() - busy_since_);  // the round is not the clients' time
   while (!stop_) {
-    int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
-    if (left <= 0) return;
-    struct pollfd fds[2] = {{sig_fd_, POLLIN, 0}, {ctl_fd_, POLLIN, 0}};
-    int n = poll(fds, ctl_fd_ >= 0 ? 2 : 1, static_cast<int>(left));
-    if (n < 0 && errno != EINTR) return;
-    if (n <= 0) continue;
+    Clock::time_point now = Clock::now();
+    if (now >= next) break;
+    std::vector<struct pollfd> fds = {{sig_fd_, POLLIN, 0}};
+    ctl_.PollFds(&fds);
+    Clock::time_point wake = std::min(next, ctl_.NextDeadline());
+    // Rounded up: waking a little early would only spin.
+    int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now + std::chrono::microseconds(999))
+                       .count();
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(0, left)));
+    if (n < 0 && errno != EINTR) break;
+    Clock::time_point served = Clock::now();
+    for (const ControlServer::Request& r : ctl_.Process(fds.data() + 1, fds.size() - 1, served)) HandleRequest(r);
+    ctl_.Stall(Clock::now() - served);  // a switchover holds the loop on purpose
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sig_fd_, &si, sizeof si) == sizeof si) {
@@ -361,68 +404,47 @@ void Daemon::WaitForNextRound(Clock::time_point next) {
         }
       }
     }
-    if (ctl_fd_ >= 0 && (fds[1].revents & POLLIN)) {
-      int fd = accept4(ctl_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) HandleClient(fd);
-    }
   }
+  busy_since_ = Clock::now();
 }
 
-void Daemon::Reply(int fd, bool ok, const std::string& body) {
-  std::string out = std::string(ok ? "ok\n" : "error\n") + body;
-  const char* p = out.data();
-  size_t left = out.size();
-  while (left > 0) {
-    ssize_t n = send(fd, p, left, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  close(fd);
-}
+void Daemon::Reply(uint64_t client, bool ok, const std::string& body) { ctl_.Reply(client, ok, body, Clock::now()); }
 
-void Daemon::HandleClient(int fd) {
-  // One request line; a client that does not send it promptly is dropped.
-  struct timeval tv = {1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string line;
-  char buf[512];
-  while (line.find('\n') == std::string::npos && line.size() < 4096) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    line.append(buf, static_cast<size_t>(n));
-  }
-  line = line.substr(0, line.find('\n'));
-  std::vector<std::string> w = Words(line);
+// Answers at once, or queues the command for the next round and answers
+// then (pending_).
+void Daemon::HandleRequest(const ControlServer::Request& r) {
+  std::vector<std::string> w = RequestWords(r.line);
   if (w.empty()) {
-    Reply(fd, false, "empty request\n");
+    Reply(r.client, false, "empty request\n");
     return;
   }
   const std::string& cmd = w[0];
-  if (cmd == "status" && w.size() == 1) {
-    Reply(fd, true, StatusTable(cfg_, ev_, WallMs()));
-  } else if (cmd == "status-json" && w.size() == 1) {
-    Reply(fd, true, StatusJson(cfg_, ev_));
-  } else if ((cmd == "recover" || cmd == "offline" || cmd == "online") && w.size() == 2) {
+  if (cmd == kRequestStatus && w.size() == 1) {
+    Reply(r.client, true, StatusTable(cfg_, ev_, WallMs()));
+  } else if (cmd == kRequestStatusJson && w.size() == 1) {
+    Reply(r.client, true, StatusJson(cfg_, ev_));
+  } else if ((cmd == kRequestRecover || cmd == kRequestOffline || cmd == kRequestOnline) && w.size() == 2) {
     if (cfg_.FindNode(w[1]) < 0) {
-      Reply(fd, false, "unknown node '" + w[1] + "'\n");
+      Reply(r.client, false, "unknown node '" + w[1] + "'\n");
       return;
     }
-    Command::Kind kind = cmd == "recover" ? Command::kRecover : cmd == "offline" ? Command::kOffline : Command::kOnline;
+    Command::Kind kind = cmd == kRequestRecover  ? Command::kRecover
+                         : cmd == kRequestOffline ? Command::kOffline
+                                                  : Command::kOnline;
     commands_.push_back(Command{kind, "", w[1]});
-    pending_.push_back(PendingClient{fd, commands_.size() - 1, false, ""});
-  } else if (cmd == "switchover" && (w.size() == 2 || w.size() == 3)) {
-    std::string err = Switchover(w, fd);
-    if (!err.empty()) Reply(fd, false, err + "\n");
+    pending_.push_back(PendingClient{r.client, commands_.size() - 1, false, ""});
+  } else if (cmd == kRequestSwitchover && (w.size() == 2 || w.size() == 3)) {
+    std::string err = Switchover(w, r.client);
+    if (!err.empty()) Reply(r.client, false, err + "\n");
   } else {
-    Reply(fd, false, "unknown request '" + line + "'\n");
+    Reply(r.client, false, "unknown request '" + r.line + "'\n");
   }
 }
 
 // A planned move: fence the writer, wait until the target applied all it
 // wrote, then promote in the next round. Returns an error or "" when the
 // command is queued.
-std::string Daemon::Switchover(const std::vector<std::string>& w, int fd) {
+std::string Daemon::Switchover(const std::vector<std::string>& w, uint64_t client) {
   std::string why;
   int target = ChooseSwitchoverTarget(cfg_, ev_, w[1], w.size() == 3 ? w[2] : "", &why);
   if (target < 0) return why;
@@ -449,7 +471,7 @@ std::string Daemon::Switchover(const std::vector<std::string>& w, int fd) {
     return "switchover aborted, " + old_node.name + " stays ACTIVE: " + err;
   }
   commands_.push_back(Command{Command::kSwitchover, w[1], new_node.name});
-  pending_.push_back(PendingClient{fd, commands_.size() - 1, fence, fence ? old_node.name : ""});
+  pending_.push_back(PendingClient{client, commands_.size() - 1, fence, fence ? old_node.name : ""});
   return "";
 }
 

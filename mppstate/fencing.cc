@@ -5,40 +5,25 @@
 #include <memory>
 #include <vector>
 
-#include "common/address_text.h"
-#include "mppstate/poller.h"
+#include "mppstate/mysql_connect.h"
 
 namespace mpp {
 namespace {
 
-struct MysqlCloser {
-  void operator()(MYSQL* m) const { mysql_close(m); }
-};
-using Conn = std::unique_ptr<MYSQL, MysqlCloser>;
-
-Conn Connect(const Config& cfg, const NodeConfig& node, unsigned query_timeout_s, std::string* err) {
-  InitMysqlLibrary();
-  Conn m(mysql_init(nullptr));
-  if (!m) {
-    *err = "mysql_init failed";
-    return nullptr;
-  }
-  unsigned connect_s = static_cast<unsigned>((cfg.connect_timeout_ms + 999) / 1000);
-  unsigned protocol = MYSQL_PROTOCOL_TCP;
+// An open connection with the fencing login, or nullptr with *err set.
+std::unique_ptr<MysqlConnection> Connect(const Config& cfg, const NodeConfig& node, unsigned io_timeout_s,
+                                         std::string* err) {
   const std::string& cnf = cfg.admin_credentials.empty() ? cfg.credentials : cfg.admin_credentials;
-  mysql_options(m.get(), MYSQL_READ_DEFAULT_FILE, cnf.c_str());
-  mysql_options(m.get(), MYSQL_READ_DEFAULT_GROUP, "client");
-  mysql_options(m.get(), MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
-  mysql_options(m.get(), MYSQL_OPT_READ_TIMEOUT, &query_timeout_s);
-  mysql_options(m.get(), MYSQL_OPT_WRITE_TIMEOUT, &query_timeout_s);
-  mysql_options(m.get(), MYSQL_OPT_PROTOCOL, &protocol);
-  if (!mysql_real_connect(m.get(), IpText(node.address).c_str(), nullptr, nullptr, nullptr, node.address.port,
-                          nullptr, 0)) {
-    *err = node.name + ": " + mysql_error(m.get());
+  auto conn = std::make_unique<MysqlConnection>();
+  ConnectFailure failure;
+  if (!ConnectNode(cfg, node, cnf, io_timeout_s, conn.get(), &failure)) {
+    *err = node.name + ": " + failure.message;
     return nullptr;
   }
-  return m;
+  return conn;
 }
+
+MYSQL* Handle(const std::unique_ptr<MysqlConnection>& conn) { return static_cast<MYSQL*>(conn->handle()); }
 
 bool Exec(MYSQL* m, const std::string& node, const std::string& sql, std::vector<std::vector<std::string>>* rows,
           std::string* err) {
@@ -74,17 +59,18 @@ std::string Quote(MYSQL* m, const std::string& s) {
 }  // namespace
 
 bool SetReadOnly(const Config& cfg, const NodeConfig& node, bool on, std::string* err) {
-  Conn m = Connect(cfg, node, static_cast<unsigned>((cfg.query_timeout_ms + 999) / 1000), err);
-  if (!m) return false;
-  return Exec(m.get(), node.name, on ? "SET GLOBAL read_only = ON" : "SET GLOBAL read_only = OFF", nullptr, err);
+  auto conn = Connect(cfg, node, MysqlTimeoutSeconds(cfg.query_timeout_ms), err);
+  if (!conn) return false;
+  return Exec(Handle(conn), node.name, on ? "SET GLOBAL read_only = ON" : "SET GLOBAL read_only = OFF", nullptr, err);
 }
 
 int KillClientSessions(const Config& cfg, const NodeConfig& node, std::string* err) {
-  Conn m = Connect(cfg, node, static_cast<unsigned>((cfg.query_timeout_ms + 999) / 1000), err);
-  if (!m) return -1;
+  auto conn = Connect(cfg, node, MysqlTimeoutSeconds(cfg.query_timeout_ms), err);
+  if (!conn) return -1;
+  MYSQL* m = Handle(conn);
   std::vector<std::vector<std::string>> rows;
   // Replication and server threads stay: only client sessions can write.
-  if (!Exec(m.get(), node.name,
+  if (!Exec(m, node.name,
             "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
             "AND USER NOT IN ('system user', 'event_scheduler') "
             "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', "
@@ -94,29 +80,30 @@ int KillClientSessions(const Config& cfg, const NodeConfig& node, std::string* e
   int killed = 0;
   for (const auto& r : rows) {
     std::string ignored;
-    if (Exec(m.get(), node.name, "KILL CONNECTION " + r[0], nullptr, &ignored)) ++killed;
+    if (Exec(m, node.name, "KILL CONNECTION " + r[0], nullptr, &ignored)) ++killed;
   }
   return killed;
 }
 
 bool WaitForCatchUp(const Config& cfg, const NodeConfig& old_writer, const NodeConfig& target,
                     int64_t timeout_ms, std::string* err) {
-  Conn old_conn = Connect(cfg, old_writer, static_cast<unsigned>((cfg.query_timeout_ms + 999) / 1000), err);
+  auto old_conn = Connect(cfg, old_writer, MysqlTimeoutSeconds(cfg.query_timeout_ms), err);
   if (!old_conn) return false;
-  bool maria = IsMariaDb(old_conn.get());
+  bool maria = IsMariaDb(Handle(old_conn));
   std::vector<std::vector<std::string>> rows;
-  if (!Exec(old_conn.get(), old_writer.name, maria ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed", &rows,
+  if (!Exec(Handle(old_conn), old_writer.name, maria ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed", &rows,
             err))
     return false;
   std::string pos = rows.empty() ? "" : rows[0][0];
   int64_t wait_s = (timeout_ms + 999) / 1000;
-  Conn t = Connect(cfg, target, static_cast<unsigned>(wait_s + 2), err);
-  if (!t) return false;
+  auto target_conn = Connect(cfg, target, static_cast<unsigned>(wait_s + 2), err);
+  if (!target_conn) return false;
+  MYSQL* t = Handle(target_conn);
   rows.clear();
-  std::string sql = maria ? "SELECT MASTER_GTID_WAIT(" + Quote(t.get(), pos) + ", " + std::to_string(wait_s) + ")"
-                          : "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(t.get(), pos) + ", " +
+  std::string sql = maria ? "SELECT MASTER_GTID_WAIT(" + Quote(t, pos) + ", " + std::to_string(wait_s) + ")"
+                          : "SELECT WAIT_FOR_EXECUTED_GTID_SET(" + Quote(t, pos) + ", " +
                                 std::to_string(wait_s) + ")";
-  if (!Exec(t.get(), target.name, sql, &rows, err)) return false;
+  if (!Exec(t, target.name, sql, &rows, err)) return false;
   if (rows.empty() || rows[0][0] != "0") {
     *err = target.name + " did not apply " + old_writer.name + "'s position " + pos + " within " +
            std::to_string(wait_s) + "s";

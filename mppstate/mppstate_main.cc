@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "mppstate/daemon.h"
 #include "mppstate/logger.h"
+#include "mppstate/state_dir_lock.h"
 #include "mppstate/state_writer.h"
 
 namespace {
@@ -69,6 +70,15 @@ int main(int argc, char** argv) {
     std::string err;
     if (!mpp::ReadConfigFile(opt.config_path, &cfg, &errors)) {
       for (const std::string& e : errors) fprintf(stderr, "%s\n", e.c_str());
+      return 2;
+    }
+    // Run after the daemon is gone (ExecStopPost), so the lock is free.
+    // Beside a live owner it would only flap every real server to weight 0
+    // until the next round. A lock that cannot be taken for another reason
+    // (no state_dir yet) does not stop this safety step.
+    mpp::StateDirLock lock;
+    if (lock.Acquire(cfg.state_dir, &err) == mpp::StateDirLock::Result::kBusy) {
+      fprintf(stderr, "mppstate: %s; track files left as they are\n", err.c_str());
       return 2;
     }
     if (!mpp::QuiesceTrackFiles(cfg, &err)) {

@@ -9,21 +9,40 @@
 extern char** environ;
 
 namespace mpp {
+namespace {
+
+// The event a dropped hook was for, in the log: POOL NODE OLD NEW.
+std::string EventWords(const std::vector<std::string>& args) {
+  std::string out;
+  for (size_t i = 0; i < args.size() && i < 4; ++i) out += (i ? " " : "") + args[i];
+  return out;
+}
+
+}  // namespace
 
 bool Notifier::Start(const std::string& prog, const std::vector<std::string>& args, int64_t now_ms,
                      int64_t timeout_ms, std::string* err) {
+  if (children_.size() >= kMaxRunning) {
+    *err = std::to_string(children_.size()) + " hooks still running, dropped: " + EventWords(args);
+    return false;
+  }
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(prog.c_str()));
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  // The hook must not inherit our signal mask (the daemon blocks signals to
-  // read them from a signalfd).
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
-  sigset_t none;
+  // The hook must not inherit our signal mask (the daemon blocks signals to
+  // read them from a signalfd), nor our ignored SIGPIPE.
+  sigset_t none, pipe;
   sigemptyset(&none);
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setsigdefault(&attr, &pipe);
+  // Its own process group (pgid = its pid): the timeout kills the group.
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid;
   int rc = posix_spawn(&pid, prog.c_str(), nullptr, &attr, argv.data(), environ);
   posix_spawnattr_destroy(&attr);
@@ -52,9 +71,10 @@ std::vector<std::string> Notifier::Reap(int64_t now_ms) {
       continue;
     }
     if (!c.killed && now_ms >= c.deadline_ms) {
-      kill(c.pid, SIGKILL);
+      // Not reaped yet, so the group id cannot have been reused.
+      kill(-c.pid, SIGKILL);
       c.killed = true;
-      out.push_back("notify hook (pid " + std::to_string(c.pid) + ") timed out: killed");
+      out.push_back("notify hook (pid " + std::to_string(c.pid) + ") timed out: killed with its process group");
     }
     ++i;
   }

@@ -13,6 +13,8 @@
 #include <mysql.h>
 
 #include "common/address_text.h"
+#include "common/decimal.h"
+#include "mppstate/mysql_connect.h"
 
 namespace mpp {
 
@@ -20,22 +22,21 @@ namespace {
 
 // Client-side error numbers (errmsg.h). Spelled out so the code does not
 // depend on which library's errmsg.h is installed.
+constexpr unsigned kCrSocketCreateError = 2001;  // socket(): no descriptor, no buffer
 constexpr unsigned kCrConnectionError = 2002;  // local socket, or TCP on some libraries
 constexpr unsigned kCrConnHostError = 2003;
+constexpr unsigned kCrIpSockError = 2004;  // "Can't create TCP/IP socket (24)": EMFILE and the like
 constexpr unsigned kCrUnknownHost = 2005;
 constexpr unsigned kCrServerGone = 2006;
+constexpr unsigned kCrOutOfMemory = 2008;
 constexpr unsigned kCrServerLost = 2013;
+constexpr unsigned kCrSslConnectionError = 2026;  // any TLS failure, the handshake's timeout too
 constexpr unsigned kCrServerLostExtended = 2055;  // MySQL 5.7+: lost, with errno
 // Server error numbers.
 constexpr unsigned kErConCount = 1040;
 constexpr unsigned kErAccessDenied = 1045;
 constexpr unsigned kErHostNotPrivileged = 1130;
 constexpr unsigned kErTooManyUserConnections = 1203;
-
-unsigned TimeoutSeconds(int64_t ms) {
-  if (ms <= 1000) return 1;
-  return static_cast<unsigned>((ms + 999) / 1000);
-}
 
 int64_t MsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -66,32 +67,8 @@ std::vector<std::string> SplitTrimmed(const std::string& s, char sep) {
 
 // Whole-string unsigned decimal.
 bool ParseU64(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
+  return ParseDecimalU64(s.data(), s.size(), UINT64_MAX, out);
 }
-
-// Owns a connection handle; closes it on every path.
-class Connection {
- public:
-  Connection() : mysql_(mysql_init(nullptr)) {}
-  ~Connection() {
-    if (mysql_ != nullptr) mysql_close(mysql_);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  MYSQL* get() const { return mysql_; }
-
- private:
-  MYSQL* mysql_;
-};
 
 // Owns a stored result set.
 class Result {
@@ -151,9 +128,10 @@ void Fail(PollResult* r, PollOutcome outcome, const std::string& what, MYSQL* m)
 // the middle of a poll is a hung or dying server, not a bad query.
 PollOutcome QueryFailure(MYSQL* m, std::chrono::steady_clock::time_point t0, int64_t timeout_ms) {
   unsigned err = mysql_errno(m);
-  bool lost = err >= 2000 && err < 3000 &&
-              ClassifyMysqlError(err, MsSince(t0), timeout_ms) == PollOutcome::kTimeout;
-  return lost ? PollOutcome::kTimeout : PollOutcome::kQueryError;
+  PollOutcome o = err >= 2000 && err < 3000 ? ClassifyMysqlError(err, MsSince(t0), timeout_ms)
+                                            : PollOutcome::kQueryError;
+  if (o == PollOutcome::kTimeout || o == PollOutcome::kMonitorError) return o;
+  return PollOutcome::kQueryError;
 }
 
 // Runs a statement and stores its result (nullptr for statements without
@@ -271,14 +249,20 @@ PollOutcome ClassifyMysqlError(unsigned err, int64_t elapsed_ms, int64_t timeout
     case kCrConnectionError:
     case kCrConnHostError:
     case kCrUnknownHost:
+    case kCrSslConnectionError:
       // Libraries report a connect that ran out of time with these numbers
       // too; only the clock tells them apart.
-      if (elapsed_ms + 100 >= TimeoutSeconds(timeout_ms) * 1000LL) return PollOutcome::kTimeout;
+      if (elapsed_ms + 100 >= MysqlTimeoutSeconds(timeout_ms) * 1000LL) return PollOutcome::kTimeout;
       return PollOutcome::kRefused;
     case kCrServerGone:
     case kCrServerLost:
     case kCrServerLostExtended:
       return PollOutcome::kTimeout;
+    case kCrSocketCreateError:
+    case kCrIpSockError:
+    case kCrOutOfMemory:
+      // Short of descriptors or memory here: our fault, not the node's.
+      return PollOutcome::kMonitorError;
     default:
       return err >= 2000 && err < 3000 ? PollOutcome::kRefused : PollOutcome::kQueryError;
   }
@@ -287,10 +271,10 @@ PollOutcome ClassifyMysqlError(unsigned err, int64_t elapsed_ms, int64_t timeout
 PollResult PollNode(const Config& cfg, const NodeConfig& node) {
   InitMysqlLibrary();
   PollResult r;
-  Connection conn;
-  MYSQL* m = conn.get();
+  MysqlConnection conn;
+  MYSQL* m = static_cast<MYSQL*>(conn.handle());
   if (m == nullptr) {
-    r.outcome = PollOutcome::kQueryError;
+    r.outcome = PollOutcome::kMonitorError;
     r.error = "mysql_init: out of memory";
     return r;
   }
@@ -300,22 +284,17 @@ PollResult PollNode(const Config& cfg, const NodeConfig& node) {
     return r;
   }
 
-  unsigned connect_s = TimeoutSeconds(cfg.connect_timeout_ms);
-  unsigned query_s = TimeoutSeconds(cfg.query_timeout_ms);
-  unsigned protocol = MYSQL_PROTOCOL_TCP;
-  mysql_options(m, MYSQL_READ_DEFAULT_FILE, cfg.credentials.c_str());
-  mysql_options(m, MYSQL_READ_DEFAULT_GROUP, "client");
-  mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_s);
-  mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &query_s);
-  mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &query_s);
-  mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
-
-  std::string host = IpText(node.address);
-  auto t0 = std::chrono::steady_clock::now();
-  // user and password come from the option file (nullptr: use the file's).
-  if (mysql_real_connect(m, host.c_str(), nullptr, nullptr, nullptr, node.address.port, nullptr,
-                         0) == nullptr) {
-    Fail(&r, ClassifyMysqlError(mysql_errno(m), MsSince(t0), cfg.connect_timeout_ms), "connect", m);
+  ConnectFailure failure;
+  if (!ConnectNode(cfg, node, cfg.credentials, MysqlTimeoutSeconds(cfg.query_timeout_ms), &conn,
+                   &failure)) {
+    // An unreadable credentials or TLS file is ours to fix and says nothing
+    // of the node. A TLS failure is the node's: unverified, it is not the
+    // node we can vouch for, so it is unreachable for us (2026).
+    r.outcome = failure.local
+                    ? PollOutcome::kMonitorError
+                    : ClassifyMysqlError(failure.code, failure.elapsed_ms, cfg.connect_timeout_ms);
+    r.error_code = static_cast<int>(failure.code);
+    r.error = "connect: " + failure.message;
     return r;
   }
 

@@ -40,13 +40,14 @@ install-data: $(MAN_PAGES) $(UNITS)
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 packaging/mpp.sysusers $(DESTDIR)$(SYSUSERSDIR)/mpp.conf
+	install -m 0644 packaging/mpp-ipvs.sysusers $(DESTDIR)$(SYSUSERSDIR)/mpp-ipvs.conf
 	install -m 0644 packaging/mpp.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mpp.conf
 	install -m 0644 packaging/client.cnf $(DESTDIR)$(DOCDIR)/examples/client.cnf
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini ]; then \
 	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini"; \
 	else \
-	  echo "install -m 0640 packaging/mppstate.ini $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini"; \
-	  install -m 0640 packaging/mppstate.ini $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini; \
+	  echo "install -m 0644 packaging/mppstate.ini $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini"; \
+	  install -m 0644 packaging/mppstate.ini $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini; \
 	fi
 
 # Both build from a copy of the tree into packaging/out/; the version comes

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/decimal.h"
 #include "common/paths.h"
 #include "ipvs/ipvs_netlink.h"
 #include "config/config.h"
@@ -199,8 +201,12 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: mpp-ipvs-bench MPP_IPVS_BINARY [ROUNDS]\n");
     return 2;
   }
-  int rounds = argc > 2 ? atoi(argv[2]) : 5;
+  int64_t rounds = 5;
+  if (argc > 2 && !mpp::ParseDecimal(argv[2], strlen(argv[2]), 1, 1000000, &rounds)) {
+    fprintf(stderr, "mpp-ipvs-bench: ROUNDS must be a number from 1 to 1000000\n");
+    return 2;
+  }
   mkdir(mpp::kDir, 0755);
-  for (int n : {1, 100, 1000}) mpp::RunSize(argv[1], n, rounds);
+  for (int n : {1, 100, 1000}) mpp::RunSize(argv[1], n, static_cast<int>(rounds));
   return 0;
 }

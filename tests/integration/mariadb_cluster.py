@@ -113,6 +113,7 @@ class Node:
         self.errlog = os.path.join(self.dir, "error.log")
         self.cnf = os.path.join(self.dir, "server.cnf")
         self.root_cnf = os.path.join(self.dir, "root.cnf")
+        self.tmpdir = os.path.join(self.dir, "tmp")
         self.port = 0
         self.proc = None
         self.stopped = False  # SIGSTOPped
@@ -123,14 +124,16 @@ class Node:
 
 
 class MariaDBCluster:
-    def __init__(self, n=3, server_options=None, keep=False):
+    def __init__(self, n=3, server_options=None, keep=False, tls=None):
         """n servers; server_options: extra "key=value" lines for every
         server's [mariadbd] section; keep: leave the directory for
-        inspection."""
+        inspection; tls: dict(ca=, cert=, key=) of PEM files that every
+        server offers TLS with (ssl-ca, ssl-cert, ssl-key); None: no TLS."""
         if n < 1:
             raise ValueError("a cluster needs at least one server")
         self.n = n
         self.server_options = list(server_options or [])
+        self.tls = dict(tls) if tls else None
         self.keep = keep
         self.dir = None
         self.nodes = []
@@ -172,12 +175,13 @@ class MariaDBCluster:
         template = os.path.join(self.dir, "template")
         self._install_db(template)
         for node in self.nodes:
-            os.makedirs(node.dir)
+            os.makedirs(node.tmpdir)  # creates node.dir too
             node.port = free_port()
             shutil.copytree(template, node.datadir, symlinks=True)
             self._write_server_cnf(node)
             write_private(node.root_cnf, "[client]\nuser = root\nsocket = %s\n" % node.socket)
         shutil.rmtree(template)
+        shutil.rmtree(os.path.join(self.dir, "tmp-install"), ignore_errors=True)
         for node in self.nodes:
             self._spawn(node)
         for node in self.nodes:
@@ -202,10 +206,15 @@ class MariaDBCluster:
 
     def _install_db(self, datadir):
         # One install, copied for every server: much faster than N installs.
+        # A private tmpdir: a server starting elsewhere on the machine removes
+        # every "#sql*" file of its tmpdir, which would be this bootstrap's
+        # temporary tables if both used /tmp.
+        tmpdir = os.path.join(self.dir, "tmp-install")
+        os.makedirs(tmpdir, exist_ok=True)
         args = [INSTALL_DB, "--no-defaults", "--datadir=" + datadir,
                 "--auth-root-authentication-method=normal", "--skip-test-db",
                 "--skip-name-resolve", "--innodb-log-file-size=8M",
-                "--innodb-buffer-pool-size=16M"]
+                "--innodb-buffer-pool-size=16M", "--tmpdir=" + tmpdir]
         if os.geteuid() == 0:
             args.append("--user=root")
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -220,6 +229,7 @@ class MariaDBCluster:
             "socket = " + node.socket,
             "pid-file = " + node.pidfile,
             "log-error = " + node.errlog,
+            "tmpdir = " + node.tmpdir,  # not /tmp: see _install_db
             "port = %d" % node.port,
             "bind-address = 127.0.0.1",
             "skip-name-resolve",
@@ -240,6 +250,9 @@ class MariaDBCluster:
         ]
         if os.geteuid() == 0:
             lines.append("user = root")
+        if self.tls:
+            lines += ["ssl-ca = " + self.tls["ca"], "ssl-cert = " + self.tls["cert"],
+                      "ssl-key = " + self.tls["key"]]
         lines += self.server_options
         with open(node.cnf, "w") as f:
             f.write("\n".join(l for l in lines if l) + "\n")

@@ -10,12 +10,14 @@
 // thread, one node after the other, with no deadline.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "common/decimal.h"
 #include "mppstate/concurrent_poller.h"
 #include "config/config.h"
 #include "mppstate/poller.h"
@@ -34,6 +36,7 @@ const char* OutcomeToken(mpp::PollOutcome o) {
     case mpp::PollOutcome::kAccessDenied: return "access_denied";
     case mpp::PollOutcome::kTooManyConnections: return "too_many_connections";
     case mpp::PollOutcome::kQueryError: return "query_error";
+    case mpp::PollOutcome::kMonitorError: return "monitor_error";
   }
   return "?";
 }
@@ -87,7 +90,7 @@ int Usage() {
 int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> only;
-  long deadline_ms = -1;
+  int64_t deadline_ms = -1;
   bool direct = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -96,9 +99,8 @@ int main(int argc, char** argv) {
     } else if (a == "--node" && i + 1 < argc) {
       only.push_back(argv[++i]);
     } else if (a == "--deadline-ms" && i + 1 < argc) {
-      char* end = nullptr;
-      deadline_ms = strtol(argv[++i], &end, 10);
-      if (*end != '\0' || deadline_ms < 0) return Usage();
+      const char* n = argv[++i];
+      if (!mpp::ParseDecimal(n, strlen(n), 0, 86400000, &deadline_ms)) return Usage();
     } else if (a == "--direct") {
       direct = true;
     } else {

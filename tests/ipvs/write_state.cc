@@ -14,6 +14,7 @@
 // Test tool only; never installed.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/decimal.h"
 #include "common/paths.h"
 #include "config/config.h"
 #include "core/evaluation.h"
@@ -35,19 +37,23 @@ int Fail(const std::string& msg) {
   return 2;
 }
 
+bool Number(const char* s, int64_t min, int64_t max, int64_t* out) {
+  return mpp::ParseDecimal(s, strlen(s), min, max, out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string config, out;
-  long long seq = 1, age = 0;
+  int64_t seq = 1, age = 0;
   bool track = false;
   std::vector<std::string> decisions;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "-c" && i + 1 < argc) config = argv[++i];
     else if (a == "-o" && i + 1 < argc) out = argv[++i];
-    else if (a == "--seq" && i + 1 < argc) seq = atoll(argv[++i]);
-    else if (a == "--age" && i + 1 < argc) age = atoll(argv[++i]);
+    else if (a == "--seq" && i + 1 < argc && Number(argv[++i], 0, INT64_MAX, &seq)) continue;
+    else if (a == "--age" && i + 1 < argc && Number(argv[++i], -86400000, 86400000, &age)) continue;
     else if (a == "--track") track = true;
     else if (!a.empty() && a[0] != '-') decisions.push_back(a);
     else return Fail("bad argument " + a);
@@ -84,8 +90,9 @@ int main(int argc, char** argv) {
     std::string what = d.substr(eq + 1);
     bool up = what.compare(0, 2, "up") == 0;
     if (!up && what != "down") return Fail("bad decision " + d);
-    int weight = -1;
-    if (up && what.size() > 3 && what[2] == ':') weight = atoi(what.c_str() + 3);
+    int64_t weight = -1;
+    if (up && what.size() > 2 && (what[2] != ':' || !Number(what.c_str() + 3, 0, 65535, &weight)))
+      return Fail("bad decision " + d);
     bool matched = false;
     for (size_t v = 0; v < cfg.vss.size(); ++v) {
       if (vs != "*" && vs != cfg.vss[v].name) continue;

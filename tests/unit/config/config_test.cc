@@ -1,12 +1,7 @@
 // Config: the parser reports every error as "file:line: message".
 #include <doctest/doctest.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <fstream>
 
 #include "config/config.h"
-#include "config/credentials.h"
 #include "tests/unit/test_util.h"
 
 namespace mpp {
@@ -100,11 +95,11 @@ TEST_CASE("Config: a bad duration is an error") {
   std::string text = kGood;
   text.replace(text.find("interval = 200ms"), 16, "interval = 30");
   CHECK(Errors(text) ==
-        std::vector<std::string>{"bad.ini:2: interval: bad duration '30' (a whole number with ms, s or m)"});
+        std::vector<std::string>{"bad.ini:2: interval: bad duration '30' (a whole number with ms, s, m or h)"});
   text = kGood;
   text.replace(text.find("interval = 200ms"), 16, "interval = 30sec");
   CHECK(Errors(text) ==
-        std::vector<std::string>{"bad.ini:2: interval: bad duration '30sec' (a whole number with ms, s or m)"});
+        std::vector<std::string>{"bad.ini:2: interval: bad duration '30sec' (a whole number with ms, s, m or h)"});
 }
 
 TEST_CASE("Config: a bad address is an error") {
@@ -157,7 +152,7 @@ TEST_CASE("Config: every error is reported, not just the first") {
       "[node a]\n"
       "address = 10.0.0.1\n";
   CHECK(Errors(text) == std::vector<std::string>{
-                            "bad.ini:2: interval: bad duration 'soon' (a whole number with ms, s or m)",
+                            "bad.ini:2: interval: bad duration 'soon' (a whole number with ms, s, m or h)",
                             "bad.ini:3: unknown key 'colour' in [global]",
                             "bad.ini:7: address: bad address '10.0.0.1': expected IPv4:port, [IPv6]:port or fwmark:N",
                         });
@@ -197,42 +192,156 @@ TEST_CASE("Config: a node that is in no pool is an error") {
         std::vector<std::string>{"bad.ini:27: node 'lost' is in no pool"});
 }
 
-TEST_CASE("Credentials: a password in a group- or world-readable file is refused") {
+TEST_CASE("Config: tls takes off, preferred, required or verify_identity") {
+  Config cfg;
   std::vector<std::string> errors;
-  CheckCredentialsText("[client]\nuser = mpp\npassword = s3cret\n", "client.cnf", 0644, &errors);
-  CHECK(errors == std::vector<std::string>{
-                      "client.cnf:3: password in a file readable by group or others (mode 0644): chmod 600 client.cnf"});
-  errors.clear();
-  CheckCredentialsText("[client]\npassword=x\n", "client.cnf", 0640, &errors);
-  CHECK(errors.size() == 1);
-  errors.clear();
-  CheckCredentialsText("[client]\nuser = mpp\npassword = s3cret\n", "client.cnf", 0600, &errors);
-  CHECK(errors.empty());
-  CheckCredentialsText("[client]\nuser = mpp\n", "client.cnf", 0644, &errors);
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK(cfg.tls == TlsMode::kPreferred);
+  const std::pair<const char*, TlsMode> modes[] = {{"off", TlsMode::kOff},
+                                                   {"preferred", TlsMode::kPreferred},
+                                                   {"required", TlsMode::kRequired},
+                                                   {"verify_identity", TlsMode::kVerifyIdentity}};
+  for (const auto& m : modes) {
+    std::string text = kGood;
+    text.replace(text.find("[global]\n"), 9, std::string("[global]\ntls = ") + m.first + "\n");
+    REQUIRE(ParseConfig(text, "good.ini", &cfg, &errors));
+    CHECK(cfg.tls == m.second);
+  }
+  std::string text = kGood;
+  text.replace(text.find("[global]\n"), 9, "[global]\ntls = yes\n");
+  CHECK(Errors(text) == std::vector<std::string>{
+                            "bad.ini:2: tls: 'yes' is not off, preferred, required or verify_identity"});
+}
+
+TEST_CASE("Config: names '.', '..' and '.x' are refused") {
+  CHECK(Errors(WithGood("[pool .]\nnodes = db1\n")) ==
+        std::vector<std::string>{
+            "bad.ini:27: [pool .]: a pool name must not begin with '.' (names become file names in state_dir)"});
+  CHECK(Errors(WithGood("[node ..]\naddress = 127.0.0.1:4000\n")) ==
+        std::vector<std::string>{
+            "bad.ini:27: [node ..]: a node name must not begin with '.' (names become file names in state_dir)"});
+  CHECK(Errors(WithGood("[vs .hidden]\naddress = 192.0.2.1:1\npool = main\nrole = ro\n")) ==
+        std::vector<std::string>{
+            "bad.ini:27: [vs .hidden]: a vs name must not begin with '.' (names become file names in state_dir)"});
+  // A dot inside a name is fine.
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK(ParseConfig(WithGood("[vs a.b..c.]\naddress = 192.0.2.1:1\npool = main\nrole = ro\n"), "good.ini", &cfg,
+                    &errors));
   CHECK(errors.empty());
 }
 
-TEST_CASE("Credentials: LoadConfig refuses a readable password file") {
-  char dir[] = "/tmp/mpp-config-test.XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  std::string cnf = std::string(dir) + "/client.cnf";
-  std::string ini = std::string(dir) + "/mppstate.ini";
-  std::ofstream(cnf) << "[client]\nuser=mpp\npassword=secret\n";
-  chmod(cnf.c_str(), 0644);
-  std::ofstream(ini) << "[global]\ncredentials = " << cnf
-                     << "\n[pool p]\nnodes = a\n[node a]\naddress = 127.0.0.1:3306\n";
+TEST_CASE("Config: [vs ..] with [node state] is refused (its track file would be the state file)") {
+  // STATE_DIR/track/../state is STATE_DIR/state.
+  const char text[] =
+      "[global]\n"
+      "state_dir = /run/mpp\n"
+      "[pool main]\n"
+      "nodes = state\n"
+      "[node state]\n"
+      "address = 127.0.0.1:3306\n"
+      "[vs ..]\n"
+      "address = 192.0.2.10:3306\n"
+      "pool = main\n"
+      "role = rw\n";
+  CHECK(Errors(text) == std::vector<std::string>{
+                            "bad.ini:7: [vs ..]: a vs name must not begin with '.' (names become file names in "
+                            "state_dir)"});
+}
+
+// A small file with every section, and "KEY = VALUE" added to section (e.g.
+// "[global]\n").
+std::string WithKey(const std::string& section, const std::string& key_value) {
+  std::string text =
+      "[global]\n"
+      "[pool main]\n"
+      "nodes = db1\n"
+      "[node db1]\n"
+      "address = 127.0.0.1:3306\n"
+      "[vs writer]\n"
+      "address = 192.0.2.10:3306\n"
+      "pool = main\n"
+      "role = rw\n"
+      "[ipvs]\n";
+  size_t at = text.find(section);
+  REQUIRE(at != std::string::npos);
+  text.insert(at + section.size(), key_value + "\n");
+  return text;
+}
+
+TEST_CASE("Config: a duration of any length is refused above its bound, never overflows") {
+  CHECK(Errors(WithKey("[global]\n", "interval = 40000m")) ==
+        std::vector<std::string>{"bad.ini:2: interval: must be at most 1h"});
+  CHECK(Errors(WithKey("[global]\n", "interval = 99999999999999999999s")) ==
+        std::vector<std::string>{"bad.ini:2: interval: must be at most 1h"});
+  CHECK(Errors(WithKey("[global]\n", "interval = 999999999999999999999999999999999999999999h")) ==
+        std::vector<std::string>{"bad.ini:2: interval: must be at most 1h"});
+  CHECK(Errors(WithKey("[global]\n", "interval = -1s")) ==
+        std::vector<std::string>{"bad.ini:2: interval: bad duration '-1s' (a whole number with ms, s, m or h)"});
+}
+
+TEST_CASE("Config: every duration has a lower and an upper bound") {
+  struct Bound {
+    const char* section;
+    const char* key;
+    const char* min;       // the smallest value accepted
+    const char* below;     // the next smaller one, or nullptr when min is 0
+    const char* max;       // the largest value accepted
+    const char* above;     // the next larger one
+    const char* min_text;  // as messages write the bounds
+    const char* max_text;
+  };
+  const Bound bounds[] = {
+      {"[global]\n", "interval", "50ms", "49ms", "60m", "3600001ms", "50ms", "1h"},
+      {"[global]\n", "connect_timeout", "10ms", "9ms", "60s", "60001ms", "10ms", "1m"},
+      {"[global]\n", "query_timeout", "10ms", "9ms", "1m", "60001ms", "10ms", "1m"},
+      {"[global]\n", "stale_after", "100ms", "99ms", "24h", "1441m", "100ms", "24h"},
+      {"[global]\n", "switchover_timeout", "100ms", "99ms", "10m", "601s", "100ms", "10m"},
+      {"[global]\n", "notify_timeout", "100ms", "99ms", "10m", "601s", "100ms", "10m"},
+      {"[pool main]\n", "max_lag", "0s", nullptr, "24h", "25h", "", "24h"},
+      {"[pool main]\n", "max_promote_lag", "0s", nullptr, "24h", "86400001ms", "", "24h"},
+      {"[pool main]\n", "promote_wait", "0s", nullptr, "10m", "11m", "", "10m"},
+      {"[pool main]\n", "election_timeout", "0ms", nullptr, "600s", "600001ms", "", "10m"},
+      {"[ipvs]\n", "reconcile_interval", "100ms", "99ms", "1h", "61m", "100ms", "1h"},
+  };
+  for (const Bound& b : bounds) {
+    std::string key = b.key;
+    CAPTURE(key);
+    Config cfg;
+    std::vector<std::string> errors;
+    // stale_after must stay above interval (1s by default, at least 50ms).
+    std::string min_text = WithKey(b.section, key + " = " + b.min);
+    if (key == "stale_after") min_text = WithKey("[global]\n", "stale_after = 100ms\ninterval = 50ms");
+    CHECK(ParseConfig(min_text, "good.ini", &cfg, &errors));
+    std::string max_text = WithKey(b.section, key + " = " + b.max);
+    if (key == "interval") max_text = WithKey("[global]\n", "interval = 60m\nstale_after = 24h");
+    CHECK(ParseConfig(max_text, "good.ini", &cfg, &errors));
+    CHECK(errors.empty());
+    std::vector<std::string> above = Errors(WithKey(b.section, key + " = " + b.above));
+    REQUIRE(above.size() >= 1);
+    CHECK(above[0].substr(above[0].find(": ") + 2) == key + ": must be at most " + b.max_text);
+    if (b.below != nullptr) {
+      std::vector<std::string> below = Errors(WithKey(b.section, key + " = " + b.below));
+      REQUIRE(below.size() >= 1);
+      CHECK(below[0].substr(below[0].find(": ") + 2) == key + ": must be at least " + b.min_text);
+    }
+  }
+}
+
+TEST_CASE("Config: whole numbers are parsed strictly at their bounds") {
+  CHECK(Errors(WithKey("[node db1]\n", "weight = 65536")) ==
+        std::vector<std::string>{"bad.ini:5: weight: '65536' is not a whole number from 0 to 65535"});
+  CHECK(Errors(WithKey("[node db1]\n", "weight = +5")) ==
+        std::vector<std::string>{"bad.ini:5: weight: '+5' is not a whole number from 0 to 65535"});
+  CHECK(Errors(WithKey("[node db1]\n", "weight = -0")) ==
+        std::vector<std::string>{"bad.ini:5: weight: '-0' is not a whole number from 0 to 65535"});
+  CHECK(Errors(WithKey("[vs writer]\n", "upper_threshold = 99999999999999999999")) ==
+        std::vector<std::string>{
+            "bad.ini:7: upper_threshold: '99999999999999999999' is not a whole number from 0 to 4294967295"});
   Config cfg;
   std::vector<std::string> errors;
-  CHECK_FALSE(LoadConfig(ini, &cfg, &errors));
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == cnf + ":3: password in a file readable by group or others (mode 0644): chmod 600 " + cnf);
-  chmod(cnf.c_str(), 0600);
-  errors.clear();
-  CHECK(LoadConfig(ini, &cfg, &errors));
-  CHECK(errors.empty());
-  unlink(cnf.c_str());
-  unlink(ini.c_str());
-  rmdir(dir);
+  REQUIRE(ParseConfig(WithKey("[vs writer]\n", "upper_threshold = 4294967295"), "good.ini", &cfg, &errors));
+  CHECK(cfg.vss[0].upper_threshold == 4294967295u);
 }
 
 }  // namespace

@@ -37,7 +37,10 @@ struct Sim {
   Config cfg;
   Evaluation ev;
   std::vector<PollResult> world;  // what the next round's polls return
+  // Two clocks, as in the daemon: the wall clock (tests may step it, like
+  // NTP or an operator) and the monotonic one, which only moves forward.
   int64_t now_ms = 1700000000000;
+  int64_t mono_ms = 3600000;
   std::vector<CommandResult> results;
 
   explicit Sim(const std::string& text, const std::vector<std::pair<std::string, State>>& recorded = {})
@@ -71,6 +74,13 @@ struct Sim {
     p.repl.received.gtid["0"] = seq;
     return p;
   }
+  // The monitor could not poll the node (no thread, no descriptor).
+  static PollResult MonitorError() {
+    PollResult p;
+    p.outcome = PollOutcome::kMonitorError;
+    p.error = "cannot start a poll thread: Resource temporarily unavailable";
+    return p;
+  }
   static PollResult Failed(PollOutcome o = PollOutcome::kRefused) {
     PollResult p;
     p.outcome = o;
@@ -96,11 +106,13 @@ struct Sim {
   void Round(std::vector<Command> commands = {}) {
     RoundInput in;
     in.now_ms = now_ms;
+    in.mono_ms = mono_ms;
     in.polls = world;
     in.commands = std::move(commands);
     results.clear();
     ev = Evaluate(cfg, ev, in, &results);
     now_ms += cfg.interval_ms;
+    mono_ms += cfg.interval_ms;
   }
   void Rounds(int n) {
     for (int i = 0; i < n; ++i) Round();
@@ -108,10 +120,12 @@ struct Sim {
   void Isolated() {
     RoundInput in;
     in.now_ms = now_ms;
+    in.mono_ms = mono_ms;
     in.polls = world;
     in.isolated = true;
     ev = Evaluate(cfg, ev, in, nullptr);
     now_ms += cfg.interval_ms;
+    mono_ms += cfg.interval_ms;
   }
 
   bool Up(const std::string& vs, const std::string& node) const {

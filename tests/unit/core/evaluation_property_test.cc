@@ -1,7 +1,8 @@
 // Evaluation, property test: random poll sequences over pools of 2 to 5
 // nodes. After every step no pool has two ACTIVE nodes, every node promoted
-// by a failover was eligible at that step, and no eligible standby with more
-// of the old writer's data was passed over.
+// by a failover was eligible at that step, no eligible standby with more
+// of the old writer's data was passed over, and a node the monitor could not
+// poll kept its STATE unless an operator changed it.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -37,9 +38,12 @@ struct Checker {
            lag_when_writer_ok[static_cast<size_t>(node)] * 1000 <= pool.max_promote_lag_ms;
   }
 
-  void AfterStep(const Evaluation& before, bool isolated) {
+  void AfterStep(const Evaluation& before, bool isolated, bool commands) {
     ++steps;
     REQUIRE(s.ActiveCount() <= 1);
+    for (size_t n = 0; n < s.world.size() && !isolated && !commands; ++n) {
+      if (s.world[n].outcome == PollOutcome::kMonitorError) CHECK(s.ev.nodes[n].state == before.nodes[n].state);
+    }
     for (const Transition& t : s.ev.transitions) {
       if (t.to != State::kActive || t.cause != TransitionCause::kFailover) continue;
       ++failovers;
@@ -69,8 +73,11 @@ struct Checker {
     }
     int active = s.ev.ActiveOf(s.cfg, 0);
     if (!isolated && active >= 0 && s.world[static_cast<size_t>(active)].outcome == PollOutcome::kOk) {
-      for (size_t n = 0; n < s.world.size(); ++n)
+      // A node the monitor could not poll keeps the lag of its last poll.
+      for (size_t n = 0; n < s.world.size(); ++n) {
+        if (s.world[n].outcome == PollOutcome::kMonitorError) continue;
         lag_when_writer_ok[n] = static_cast<int>(n) == active ? -1 : Trusted(s.world[n]);
+      }
     }
   }
 };
@@ -85,6 +92,7 @@ PollResult RandomPoll(Sim& s, std::mt19937& rng, int node, std::vector<uint64_t>
   if (r < 10) return Sim::Failed(PollOutcome::kAccessDenied);
   if (r < 11) return Sim::Failed(PollOutcome::kTooManyConnections);
   if (r < 12) return Sim::Failed(PollOutcome::kNotPolled);
+  if (r < 14) return Sim::MonitorError();
   if (node == active || (active < 0 && node == 0)) return s.Writer();
   int source = active >= 0 ? active : 0;
   if (pct(rng) < 10) source = static_cast<int>(rng() % s.cfg.nodes.size());
@@ -135,7 +143,7 @@ TEST_CASE("Evaluation property: no two ACTIVE nodes, and only eligible standbys 
       } else {
         s.Round(commands);
       }
-      check.AfterStep(before, isolated);
+      check.AfterStep(before, isolated, !commands.empty());
     }
     total_steps += check.steps;
     total_failovers += check.failovers;

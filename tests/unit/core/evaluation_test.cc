@@ -489,6 +489,195 @@ TEST_CASE("Evaluation: after a failover a replica of the old writer is reported,
   CHECK(s.St("db2") == State::kActive);  // db3 never got db2's writes
 }
 
+// --- Clocks: durations on the monotonic clock, the wall clock only stamps. ---
+
+TEST_CASE("Evaluation: a step of the wall clock does not move when election_timeout expires") {
+  for (int64_t step : {-3600000LL, 3600000LL}) {
+    INFO("wall clock step " << step << "ms");
+    Sim s(PoolConfigText(3, "election_timeout = 3s\n"));
+    s.HealthyPool();
+    s.W("db3") = PollResult();
+    s.Round();  // the first round: the election timeout starts
+    s.now_ms += step;
+    s.Rounds(2);
+    CHECK(s.St("db1") == State::kUnknown);
+    s.Round();  // 3s of the monotonic clock after the first round
+    CHECK(s.St("db1") == State::kActive);
+    CHECK(s.ev.time_ms == s.now_ms - s.cfg.interval_ms);  // time_ms stays wall time
+  }
+}
+
+TEST_CASE("Evaluation: a step of the wall clock does not move when promote_wait expires") {
+  for (int64_t step : {-3600000LL, 3600000LL}) {
+    INFO("wall clock step " << step << "ms");
+    Sim s(PoolConfigText(3, "promote_wait = 3s\n"));
+    s.HealthyPool();
+    s.Rounds(2);
+    KillActive(s);
+    s.W("db2").repl.received.gtid["0"] = 120;  // received more, never applies it
+    s.W("db2").repl.relay_applied = false;
+    s.Round();  // the trouble begins (one failed poll)
+    s.now_ms += step;
+    s.Rounds(2);  // failover due, waiting for db2 (1s, then 2s of 3s)
+    CHECK(s.St("db1") == State::kActive);
+    CHECK(s.ev.pools[0].note.find("waiting up to 3s for db2") != std::string::npos);
+    s.Round();  // 3s after the trouble began: db2 had its time
+    CHECK(s.St("db3") == State::kActive);
+    CHECK(s.St("db1") == State::kFail);
+  }
+}
+
+// --- The monitor's own faults are no news about the nodes. ---
+
+TEST_CASE("Evaluation: an ACTIVE the monitor cannot poll stays ACTIVE/OK however long it lasts") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  REQUIRE(s.St("db1") == State::kActive);
+  NodeEval before = s.N("db1");
+  s.W("db1") = Sim::MonitorError();
+  s.Rounds(20);
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.Stat("db1") == Status::kOk);
+  CHECK(s.N("db1").failed_polls == before.failed_polls);
+  CHECK(s.N("db1").clean_polls == before.clean_polls);
+  CHECK(s.N("db1").healthy_rounds == before.healthy_rounds);
+  CHECK(s.N("db1").since_ms == before.since_ms);
+  CHECK(s.N("db1").reason ==
+        "not polled, a monitor problem: cannot start a poll thread: Resource temporarily unavailable");
+  CHECK(s.N("db1").monitor_error != "");
+  CHECK(s.Up("writer", "db1"));
+  CHECK(s.ev.transitions.empty());
+  // News again: the node is judged on it, the reason goes.
+  s.HealthyPool();
+  s.Round();
+  CHECK(s.N("db1").monitor_error == "");
+  CHECK(s.N("db1").reason.find("monitor") == std::string::npos);
+  CHECK(s.N("db1").clean_polls == before.clean_polls + 1);
+}
+
+TEST_CASE("Evaluation: a standby the monitor cannot poll stays STANDBY and its counters stay") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  NodeEval before = s.N("db2");
+  REQUIRE(before.state == State::kStandby);
+  s.W("db2") = Sim::MonitorError();
+  s.Rounds(20);
+  CHECK(s.St("db2") == State::kStandby);
+  CHECK(s.Stat("db2") == before.status);
+  CHECK(s.N("db2").failed_polls == before.failed_polls);
+  CHECK(s.N("db2").clean_polls == before.clean_polls);
+  CHECK(s.N("db2").healthy_rounds == before.healthy_rounds);
+  CHECK(s.N("db2").lag_before_trouble == before.lag_before_trouble);
+  CHECK(s.Up("reader", "db2"));
+}
+
+TEST_CASE("Evaluation: failures before a monitor fault still count, and nothing is added meanwhile") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db1") = Sim::Failed();
+  s.Round();
+  REQUIRE(s.N("db1").failed_polls == 1);
+  REQUIRE(s.Stat("db1") == Status::kInfo);
+  s.W("db1") = Sim::MonitorError();
+  s.Rounds(10);
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.Stat("db1") == Status::kInfo);
+  CHECK(s.N("db1").failed_polls == 1);
+  s.W("db1") = Sim::Failed();  // a real second failure
+  s.Round();
+  CHECK(s.St("db2") == State::kActive);
+}
+
+TEST_CASE("Evaluation: a missing result still counts as a timeout, unlike a monitor error") {
+  Sim s(PoolConfigText(2));
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db1") = PollResult();  // polled before, no result now
+  s.Round();
+  CHECK(s.N("db1").failed_polls == 1);
+  CHECK(s.N("db1").last.error == "no poll result this round");
+  s.Round();
+  CHECK(s.St("db2") == State::kActive);
+}
+
+TEST_CASE("Evaluation: a pool the monitor cannot poll at all neither elects nor fails over") {
+  Sim fresh(PoolConfigText(3, "election_timeout = 2s\n"));
+  for (PollResult& p : fresh.world) p = Sim::MonitorError();
+  fresh.Rounds(10);
+  CHECK(fresh.ActiveCount() == 0);
+  CHECK(fresh.St("db1") == State::kUnknown);
+  CHECK(fresh.ev.pools[0].note.find("election postponed: the monitor could not poll db1, db2, db3") == 0);
+
+  // A failover is due and only waits for db2's relay log (promote_wait);
+  // once that time is up, the old facts would promote db3.
+  Sim s(PoolConfigText(3, "promote_wait = 3s\n"));
+  s.HealthyPool();
+  s.Rounds(2);
+  KillActive(s);
+  s.W("db2").repl.received.gtid["0"] = 120;
+  s.W("db2").repl.relay_applied = false;
+  s.Rounds(2);
+  REQUIRE(s.ev.pools[0].note.find("waiting up to 3s for db2") == 0);
+  Evaluation before = s.ev;
+  for (PollResult& p : s.world) p = Sim::MonitorError();
+  s.Rounds(10);
+  for (size_t i = 0; i < s.ev.nodes.size(); ++i) {
+    CHECK(s.ev.nodes[i].state == before.nodes[i].state);
+    CHECK(s.ev.nodes[i].status == before.nodes[i].status);
+    CHECK(s.ev.nodes[i].failed_polls == before.nodes[i].failed_polls);
+  }
+  CHECK(s.ev.pools[0].note == "failover postponed: the monitor could not poll db1, db2, db3");
+}
+
+TEST_CASE("Evaluation: a standby the monitor cannot poll is never promoted nor passed over") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  KillActive(s);
+  s.Round();
+  s.W("db2") = Sim::MonitorError();
+  s.Rounds(3);  // a failover is due, but db2 may be the best candidate
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.St("db2") == State::kStandby);
+  CHECK(s.St("db3") == State::kStandby);
+  CHECK(s.ev.pools[0].note == "failover postponed: the monitor could not poll db2");
+  std::string no = WhyNotEligible(s.cfg, s.ev, 0, s.Node("db1"), s.Node("db2"));
+  CHECK(no == "not polled this round (a monitor problem)");
+  s.W("db2") = Sim::SourceLost(s.Replica("db1"));
+  s.Round();
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(s.St("db1") == State::kFail);
+}
+
+TEST_CASE("Evaluation: no switchover to a node the monitor could not poll") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db2") = Sim::MonitorError();
+  s.Round();
+  std::string why;
+  CHECK(ChooseSwitchoverTarget(s.cfg, s.ev, "main", "db2", &why) == -1);
+  CHECK(why == "cannot switch over to db2: was not polled in the last round (a monitor problem)");
+  CHECK(ChooseSwitchoverTarget(s.cfg, s.ev, "main", "", &why) == s.Node("db3"));
+  s.Round({Command{Command::kSwitchover, "main", "db2"}});
+  CHECK_FALSE(s.results.at(0).ok);
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.St("db2") == State::kStandby);
+}
+
+TEST_CASE("Evaluation: an operator can take a node the monitor cannot poll offline") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db3") = Sim::MonitorError();
+  s.Round({Command{Command::kOffline, "", "db3"}});
+  CHECK(s.results.at(0).ok);
+  CHECK(s.St("db3") == State::kOffline);
+}
+
 TEST_CASE("Evaluation: a reload keeps states by name") {
   Sim s(PoolConfigText(3));
   s.HealthyPool();

@@ -1,14 +1,23 @@
 // The poller without a server: GTID parsing, error classes, a refused
-// connection, and the deadline of ConcurrentPoller against a listener that
-// never answers. The real-server cases are in tests/integration.
+// connection, the deadline of ConcurrentPoller against a listener that
+// never answers, and the monitor's own faults (no thread, no descriptor).
+// The real-server cases are in tests/integration.
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -87,6 +96,40 @@ mpp::Config TestConfig() {
   cfg.connect_timeout_ms = 1000;
   cfg.query_timeout_ms = 1000;
   return cfg;
+}
+
+// Runs fn in a forked child, whose resource limits fn may lower without
+// harming this process; returns what fn returned (its exit status), or -1
+// if the child died otherwise. What fn writes to `out` comes back in *text.
+int InChild(const std::function<int(int out)>& fn, std::string* text) {
+  int p[2];
+  REQUIRE(pipe(p) == 0);
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(p[0]);
+    _exit(fn(p[1]));
+  }
+  close(p[1]);
+  char buf[512];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof buf)) > 0) text->append(buf, static_cast<size_t>(n));
+  close(p[0]);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void Say(int out, const std::string& s) {
+  if (write(out, s.data(), s.size()) < 0) _exit(99);
+}
+
+// The polls of one node set, as "name outcome: error" lines.
+std::string Describe(const mpp::Config& cfg, const std::vector<mpp::PollResult>& results) {
+  std::string out;
+  for (size_t i = 0; i < results.size(); ++i)
+    out += cfg.nodes[i].name + " " + mpp::PollOutcomeName(results[i].outcome) + ": " + results[i].error + "\n";
+  return out;
 }
 
 }  // namespace
@@ -218,3 +261,98 @@ TEST_CASE("ConcurrentPoller: a deadline already past times every poll out at onc
   CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
   CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(10)));
 }
+
+TEST_CASE("Poller: running out of descriptors or memory is the monitor's fault") {
+  using mpp::PollOutcome;
+  CHECK(mpp::ClassifyMysqlError(2004, 5, 1000) == PollOutcome::kMonitorError);  // TCP socket()
+  CHECK(mpp::ClassifyMysqlError(2001, 5, 1000) == PollOutcome::kMonitorError);  // local socket()
+  CHECK(mpp::ClassifyMysqlError(2008, 5, 1000) == PollOutcome::kMonitorError);  // out of memory
+  CHECK_FALSE(mpp::PollFailed(PollOutcome::kMonitorError));
+}
+
+TEST_CASE("ConcurrentPoller: a poll thread that cannot start is a monitor error, not a timeout") {
+  LoopbackPort a(false), b(false), c(false);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("a", a.port()), Node("b", b.port()), Node("c", c.port())};
+  int calls = 0;
+  mpp::ConcurrentPoller poller([&calls](std::function<void()> fn) {
+    if (++calls == 2) throw std::system_error(EAGAIN, std::generic_category(), "pthread_create");
+    std::thread(std::move(fn)).detach();
+  });
+  auto results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
+  REQUIRE(results.size() == 3);
+  CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
+  CHECK(results[1].outcome == mpp::PollOutcome::kMonitorError);
+  CHECK(results[1].error.find("cannot start a poll thread: pthread_create: Resource temporarily unavailable") == 0);
+  CHECK(results[2].outcome == mpp::PollOutcome::kRefused);
+  // Nothing is left marked busy: the next round polls b again.
+  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(5)));
+  results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
+  CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
+  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(5)));
+}
+
+TEST_CASE("ConcurrentPoller: with no descriptor left, a listening node is a monitor error") {
+  // A real EMFILE: the child may open nothing more, so reading the login or
+  // the client library's socket() fails ("Can't create TCP/IP socket (24)").
+  LoopbackPort hung(true);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("hung", hung.port())};
+  std::string text;
+  int rc = InChild(
+      [&cfg](int out) {
+        mpp::ConcurrentPoller poller;
+        int lowest_free = dup(0);
+        if (lowest_free < 0) return 2;
+        close(lowest_free);
+        struct rlimit rl = {static_cast<rlim_t>(lowest_free), static_cast<rlim_t>(lowest_free)};
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return 3;
+        auto results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
+        Say(out, Describe(cfg, results));
+        if (results.size() != 1 || results[0].outcome != mpp::PollOutcome::kMonitorError) return 1;
+        const std::string& e = results[0].error;
+        return e.find("Too many open files") != std::string::npos || e.find("(24)") != std::string::npos ? 0 : 4;
+      },
+      &text);
+  INFO(text);
+  CHECK(rc == 0);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("ConcurrentPoller: with no address space for a thread stack, polls are monitor errors") {
+  // A real thread-creation failure: pthread_create cannot map a stack under
+  // a tight RLIMIT_AS (as root, RLIMIT_NPROC is not enforced). The stacks
+  // asked for are larger than those glibc keeps from earlier threads, so
+  // none is reused. Without ASan, which needs the address space for itself.
+  LoopbackPort a(false), b(false);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("a", a.port()), Node("b", b.port())};
+  std::string text;
+  int rc = InChild(
+      [&cfg](int out) {
+        mpp::ConcurrentPoller poller;
+        FILE* f = fopen("/proc/self/statm", "r");
+        unsigned long pages = 0;
+        if (f == nullptr || fscanf(f, "%lu", &pages) != 1) return 2;
+        fclose(f);
+        pthread_attr_t attr;
+        if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 64 << 20) != 0 ||
+            pthread_setattr_default_np(&attr) != 0)
+          return 5;
+        // 1 MiB more than mapped now: far less than a thread stack.
+        rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (1 << 20);
+        struct rlimit rl = {limit, limit};
+        if (setrlimit(RLIMIT_AS, &rl) != 0) return 3;
+        auto results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
+        Say(out, Describe(cfg, results));
+        for (const auto& r : results) {
+          if (r.outcome != mpp::PollOutcome::kMonitorError) return 1;
+          if (r.error.find("cannot start a poll thread: ") != 0) return 4;
+        }
+        return 0;
+      },
+      &text);
+  INFO(text);
+  CHECK(rc == 0);
+}
+#endif

@@ -1,5 +1,6 @@
-// StateFile: what the writer writes, the reader reads back; anything else is
-// corrupt.
+// The state file and track file writer (mppstate/state_writer.h): what it
+// writes, the reader reads back, and it replaces files atomically. The
+// reader's own cases are in tests/unit/common/state_reader_test.cc.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -73,62 +74,6 @@ TEST_CASE("StateFile: the reader reads back what the writer wrote") {
   CHECK(std::string(why) == "no such virtual server in the state file");
 }
 
-TEST_CASE("StateFile: truncation at every byte offset is corrupt") {
-  Sim s(PoolConfigText(3));
-  std::string text = HealthyStateText(&s);
-  for (size_t len = 0; len < text.size(); ++len) {
-    StateFile f;
-    const char* why = nullptr;
-    std::string cut = text.substr(0, len);  // its own allocation: ASan sees overreads
-    INFO("length " << len);
-    CHECK(ParseStateFile(cut.data(), cut.size(), &f, &why) != StateError::kOk);
-    CHECK(why != nullptr);
-  }
-}
-
-TEST_CASE("StateFile: an unknown version is corrupt") {
-  Sim s(PoolConfigText(2));
-  std::string text = HealthyStateText(&s);
-  for (const char* v : {"mpp-state 2\n", "mpp-state 0\n", "mpp-state 1x\n"}) {
-    std::string other = v + text.substr(text.find('\n') + 1);
-    StateFile f;
-    const char* why;
-    CHECK(ParseStateFile(other.data(), other.size(), &f, &why) != StateError::kOk);
-  }
-  std::string v2 = "mpp-state 2\n" + text.substr(text.find('\n') + 1);
-  StateFile f;
-  const char* why;
-  CHECK(ParseStateFile(v2.data(), v2.size(), &f, &why) == StateError::kUnknownVersion);
-}
-
-TEST_CASE("StateFile: no final newline is corrupt") {
-  Sim s(PoolConfigText(2));
-  std::string text = HealthyStateText(&s);
-  text.pop_back();
-  StateFile f;
-  const char* why;
-  CHECK(ParseStateFile(text.data(), text.size(), &f, &why) == StateError::kCorrupt);
-  CHECK(std::string(why).find("no final newline") != std::string::npos);
-}
-
-TEST_CASE("StateFile: lines after end, unknown records and bad fields are corrupt") {
-  Sim s(PoolConfigText(2));
-  std::string text = HealthyStateText(&s);
-  StateFile f;
-  const char* why;
-  std::string extra = text + "node x\n";
-  CHECK(ParseStateFile(extra.data(), extra.size(), &f, &why) == StateError::kCorrupt);
-  std::string unknown = text;
-  unknown.insert(unknown.find("vs "), "weird line\n");
-  CHECK(ParseStateFile(unknown.data(), unknown.size(), &f, &why) == StateError::kCorrupt);
-  std::string bad = text;
-  bad.replace(bad.find(" up 1\n"), 6, " up x\n");
-  REQUIRE(ParseStateFile(bad.data(), bad.size(), &f, &why) == StateError::kOk);
-  DestRecord d;
-  CHECK_FALSE(FindDestByName(f, "writer", "db1", &d, &why));
-  CHECK(std::string(why) == "state file is corrupt (bad dest line)");
-}
-
 TEST_CASE("StateFile: reasons with control characters stay on one line") {
   Sim s(PoolConfigText(2));
   s.HealthyPool();
@@ -164,22 +109,6 @@ TEST_CASE("StateFile: the atomic writer replaces the file and leaves no temporar
   CHECK(err.find("cannot create") != std::string::npos);
   unlink(path.c_str());
   CHECK(rmdir(dir) == 0);  // empty: no temporary left behind
-}
-
-TEST_CASE("StateFile: the loader refuses what is not a complete regular file") {
-  char buf[64];
-  StateFile f;
-  const char* why;
-  CHECK(LoadStateFile("/nonexistent/state", buf, sizeof buf, &f, &why) == StateError::kMissing);
-  CHECK(LoadStateFile("/tmp", buf, sizeof buf, &f, &why) == StateError::kNotRegularFile);
-  char dir[] = "/tmp/mpp-state-test.XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  std::string path = std::string(dir) + "/state";
-  std::string err;
-  REQUIRE(WriteFileAtomic(path, std::string(100, 'x'), 0644, &err));
-  CHECK(LoadStateFile(path.c_str(), buf, sizeof buf, &f, &why) == StateError::kTooLarge);
-  unlink(path.c_str());
-  rmdir(dir);
 }
 
 TEST_CASE("StateFile: track files hold the weight when up and remove the server when down") {
