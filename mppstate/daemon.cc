@@ -19,18 +19,18 @@
 #include "common/control_protocol.h"
 #include "common/paths.h"
 #include "common/state_reader.h"
+#include "config/config.h"
+#include "core/evaluation.h"
+#include "core/status_format.h"
 #include "mppstate/checkpoints.h"
 #include "mppstate/concurrent_poller.h"
 #include "mppstate/control_server.h"
-#include "config/config.h"
-#include "core/evaluation.h"
 #include "mppstate/fencing.h"
 #include "mppstate/logger.h"
 #include "mppstate/notifier.h"
 #include "mppstate/poller.h"
 #include "mppstate/state_dir_lock.h"
 #include "mppstate/state_writer.h"
-#include "core/status_format.h"
 
 namespace mpp {
 namespace {

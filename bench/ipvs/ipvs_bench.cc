@@ -25,9 +25,9 @@
 
 #include "common/decimal.h"
 #include "common/paths.h"
-#include "ipvs/ipvs_netlink.h"
 #include "config/config.h"
 #include "core/evaluation.h"
+#include "ipvs/ipvs_netlink.h"
 #include "mppstate/state_writer.h"
 
 namespace mpp {

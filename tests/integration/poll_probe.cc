@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "common/decimal.h"
-#include "mppstate/concurrent_poller.h"
 #include "config/config.h"
-#include "mppstate/poller.h"
 #include "core/status_format.h"
+#include "mppstate/concurrent_poller.h"
+#include "mppstate/poller.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "common/state_reader.h"
-#include "ipvs/ipvs_plan.h"
 #include "config/config.h"
+#include "ipvs/ipvs_plan.h"
 
 namespace mpp {
 namespace {

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "keepalived/conf_gen.h"
 #include "config/config.h"
+#include "keepalived/conf_gen.h"
 
 namespace mpp {
 namespace {
