@@ -33,13 +33,16 @@ bool Notifier::Start(const std::string& prog, const std::vector<std::string>& ar
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // The hook must not inherit our signal mask (the daemon blocks signals to
-  // read them from a signalfd), nor our ignored SIGPIPE.
-  sigset_t none, pipe;
+  // read them from a signalfd), nor what we or whoever started us ignore
+  // (our SIGPIPE; SIGHUP under nohup): every standard signal at its default.
+  sigset_t none, standard;
   sigemptyset(&none);
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
+  sigemptyset(&standard);
+  for (int sig = 1; sig < 32; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&standard, sig);
+  }
   posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &pipe);
+  posix_spawnattr_setsigdefault(&attr, &standard);
   // Its own process group (pgid = its pid): the timeout kills the group.
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
