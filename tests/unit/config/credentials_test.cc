@@ -14,55 +14,8 @@
 namespace mpp {
 namespace {
 
-// A temporary directory (mode 0700) removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/mpp-credentials-test.XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() { Remove(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+using testing::TempDir;
 
-  const std::string& path() const { return path_; }
-
-  // Writes dir/name with mode and returns its path.
-  std::string Write(const std::string& name, const std::string& text, mode_t mode = 0600) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p) << text;
-    chmod(p.c_str(), mode);
-    return p;
-  }
-
-  std::string Mkdir(const std::string& name, mode_t mode = 0700) const {
-    std::string p = path_ + "/" + name;
-    mkdir(p.c_str(), 0700);
-    chmod(p.c_str(), mode);
-    return p;
-  }
-
- private:
-  static void Remove(const std::string& p) {
-    struct stat st;
-    if (lstat(p.c_str(), &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-      if (DIR* d = opendir(p.c_str())) {
-        while (struct dirent* e = readdir(d)) {
-          std::string name = e->d_name;
-          if (name != "." && name != "..") Remove(p + "/" + name);
-        }
-        closedir(d);
-      }
-      rmdir(p.c_str());
-    } else {
-      unlink(p.c_str());
-    }
-  }
-
-  std::string path_;
-};
 
 std::vector<std::string> Check(const std::string& path) {
   std::vector<std::string> errors;

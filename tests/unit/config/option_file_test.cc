@@ -9,8 +9,11 @@
 #include <doctest/doctest.h>
 
 #include "config/option_file.h"
+#include "tests/unit/test_util.h"
 
 namespace {
+
+using mpp::testing::TempDir;
 
 mpp::ClientOptions Parse(const std::string& text, std::string* err = nullptr) {
   mpp::ClientOptions o;
@@ -21,33 +24,6 @@ mpp::ClientOptions Parse(const std::string& text, std::string* err = nullptr) {
   return o;
 }
 
-// A file in a fresh directory, removed with it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mpp-option-file-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    for (const auto& f : files_) unlink(f.c_str());
-    rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return dir_; }
-  std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    FILE* f = fopen(path.c_str(), "w");
-    REQUIRE(f != nullptr);
-    fputs(text.c_str(), f);
-    fclose(f);
-    files_.push_back(path);
-    return path;
-  }
-
- private:
-  std::string dir_;
-  std::vector<std::string> files_;
-};
 
 }  // namespace
 

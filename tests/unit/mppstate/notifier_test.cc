@@ -26,37 +26,8 @@
 
 namespace {
 
-// A private directory for one test's scripts and what they write.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mpp-notifier-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    if (DIR* d = opendir(path_.c_str())) {
-      while (struct dirent* e = readdir(d)) {
-        std::string name = e->d_name;
-        if (name != "." && name != "..") unlink((path_ + "/" + name).c_str());
-      }
-      closedir(d);
-    }
-    rmdir(path_.c_str());
-  }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
+using mpp::testing::TempDir;
 
-  // An executable script: #!/bin/sh and body.
-  std::string Script(const std::string& name, const std::string& body) const {
-    std::string p = Path(name);
-    std::ofstream(p) << "#!/bin/sh\n" << body;
-    REQUIRE(chmod(p.c_str(), 0755) == 0);
-    return p;
-  }
-
- private:
-  std::string path_;
-};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
