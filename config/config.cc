@@ -292,12 +292,14 @@ void Builder::Global(const Section& s) {
     } else if (k == "election_timeout" || k == "recover_after" || k == "max_lag" ||
                k == "max_promote_lag") {
       Error(e.line, k + ": set it in a [pool] section");
-    } else if (k == "state_dir" || k == "credentials" || k == "admin_credentials" || k == "notify") {
+    } else if (k == "state_dir" || k == "data_dir" || k == "credentials" || k == "admin_credentials" ||
+               k == "notify") {
       if (e.value.empty() || e.value[0] != '/') {
         Error(e.line, k + ": needs an absolute path");
         continue;
       }
       (k == "state_dir"        ? c.state_dir
+       : k == "data_dir"       ? c.data_dir
        : k == "credentials"    ? c.credentials
        : k == "notify"         ? c.notify
                                : c.admin_credentials) = e.value;

@@ -79,6 +79,8 @@ struct Config {
   int64_t query_timeout_ms = 1000;
   int64_t stale_after_ms = 30000;
   std::string state_dir = "/run/mpp";
+  // Durable: the pool memory that a reboot must not lose (doc/pool-logic.md).
+  std::string data_dir = "/var/lib/mpp";
   std::string credentials = "/etc/mpp/client.cnf";
   // Login for fencing (read_only, KILL): needs more privileges than polling.
   // Empty: the same as credentials.

@@ -123,21 +123,49 @@ bool IsCandidateForElection(const NodeEval& n, const PoolConfig& pool) {
          PollLevel(n) < pool.failover_at;
 }
 
+// Alive, but our login is the problem (1045, 1040): the running daemon never
+// moves the writer for that, and neither does a restart.
+bool AliveButUnusable(const PollResult& p) {
+  return p.outcome == PollOutcome::kAccessDenied || p.outcome == PollOutcome::kTooManyConnections;
+}
+
+// The node of the pool that `node`'s last poll says it replicates from, or -1.
+int SourceInPool(const Config& cfg, const PoolConfig& pool, const NodeEval& n) {
+  if (n.last.outcome != PollOutcome::kOk || !n.last.repl.configured) return -1;
+  for (int other : pool.nodes)
+    if (SameAddress(n.last.repl.source, cfg.nodes[static_cast<size_t>(other)].address)) return other;
+  return -1;
+}
+
+bool IsSourceOfOthers(const Config& cfg, const Evaluation& ev, const PoolConfig& pool, int node) {
+  for (int other : pool.nodes)
+    if (other != node && SourceInPool(cfg, pool, ev.nodes[static_cast<size_t>(other)]) == node) return true;
+  return false;
+}
+
 // How strongly a node looks like the writer of the pool: it is the source
-// of other nodes' replication, and it is writable.
+// of other nodes' replication (2), and it is writable (1). A writable leaf
+// replica of another node of the pool is a misconfigured replica, not a
+// writer: its read_only does not count.
 int WriterScore(const Config& cfg, const Evaluation& ev, const PoolConfig& pool, int node) {
-  int score = 0;
-  const Address& addr = cfg.nodes[static_cast<size_t>(node)].address;
-  for (int other : pool.nodes) {
-    if (other == node) continue;
-    const PollResult& p = ev.nodes[static_cast<size_t>(other)].last;
-    if (p.outcome == PollOutcome::kOk && p.repl.configured && SameAddress(p.repl.source, addr)) {
-      score += 2;
-      break;
-    }
-  }
-  if (!ev.nodes[static_cast<size_t>(node)].last.read_only) score += 1;
-  return score;
+  const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  bool writable = !n.last.read_only;
+  if (IsSourceOfOthers(cfg, ev, pool, node)) return 2 + (writable ? 1 : 0);
+  int source = SourceInPool(cfg, pool, n);
+  return writable && (source < 0 || source == node) ? 1 : 0;
+}
+
+// Why the ACTIVE recorded before a restart, whose poll is clean, no longer
+// looks like the writer; "" if it does. A read-only replica connected to
+// another node of the pool is that node's replica now. (Right after a
+// failover without manage_read_only, the new writer is still a read-only
+// replica of the dead or demoted old one: that does not count.)
+std::string NoLongerWriter(const Config& cfg, const Evaluation& ev, const PoolConfig& pool, int node) {
+  const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  int source = SourceInPool(cfg, pool, n);
+  if (source < 0 || source == node || !n.last.read_only || n.last.repl.io != IoThread::kYes) return "";
+  if (ev.nodes[static_cast<size_t>(source)].demoted) return "";
+  return "now a read-only replica of " + cfg.nodes[static_cast<size_t>(source)].name;
 }
 
 class PoolRound {
@@ -153,6 +181,9 @@ class PoolRound {
   const std::string& Name(int n) { return cfg_.nodes[static_cast<size_t>(n)].name; }
   void SetState(int n, State s, TransitionCause cause, const std::string& why);
   void Elect();
+  void ElectInPlaceOf(int old, const std::string& old_what);
+  std::string WhyNotEligibleInPlaceOf(int node, int old);
+  void Choose(int n, TransitionCause cause, const std::string& why);
   void Failover(int active);
   void Failback(int active);
   void AssignOthers(int active, bool active_failing);
@@ -174,37 +205,158 @@ void PoolRound::SetState(int n, State s, TransitionCause cause, const std::strin
   ne.state_reason = why;
 }
 
+// The election of a pool without an ACTIVE (at start, or when none was
+// possible before) decides on the same evidence as the running daemon:
+// the writer it had (recorded before a restart, or the node the replicas
+// follow) keeps the role while it looks like the writer, is never moved for
+// one failed poll, 1040 or 1045, and is replaced only by a failover's rules.
 void PoolRound::Elect() {
-  int chosen = -1;
-  std::string why;
-  if (pe_.recorded_active >= 0 && IsCandidateForElection(Node(pe_.recorded_active), pool_)) {
-    chosen = pe_.recorded_active;
-    why = "elected: ACTIVE in the previous state file";
-  } else {
-    int best_score = -1;
-    for (int n : pool_.nodes) {
-      if (!IsCandidateForElection(Node(n), pool_)) continue;
-      int score = WriterScore(cfg_, ev_, pool_, n);
-      if (score > best_score) {
-        best_score = score;
-        chosen = n;
+  std::string prefix;  // why the recorded ACTIVE was set aside, for the note
+  int presumed = -1;   // the writer the pool had, when it is not usable now
+  std::string presumed_what;
+  int recorded = pe_.recorded_active;
+  if (recorded >= 0) {
+    const NodeEval& r = Node(recorded);
+    if (r.offline || r.demoted || !r.polled) {
+      recorded = -1;
+    } else if (r.last.outcome == PollOutcome::kOk && PollLevel(r) < pool_.failover_at) {
+      std::string no = NoLongerWriter(cfg_, ev_, pool_, recorded);
+      if (no.empty()) {
+        Choose(recorded, TransitionCause::kElection, "elected: ACTIVE before the restart, still the writer");
+        return;
       }
-    }
-    if (chosen >= 0) {
-      why = best_score >= 2   ? "elected: replication source of the pool"
-            : best_score == 1 ? "elected: writable"
-                              : "elected: first healthy node in priority order";
+      prefix = Name(recorded) + ", ACTIVE before the restart, is " + no + "; ";
+    } else {
+      presumed = recorded;
+      presumed_what = "ACTIVE before the restart";
     }
   }
-  if (chosen < 0) {
-    pe_.note = "no node can be ACTIVE: none is healthy";
+  // On evidence: a healthy node that others replicate from, or writable.
+  int best = -1, best_score = 0;
+  for (int n : pool_.nodes) {
+    if (n == presumed || !IsCandidateForElection(Node(n), pool_)) continue;
+    int score = WriterScore(cfg_, ev_, pool_, n);
+    if (score > best_score) {
+      best_score = score;
+      best = n;
+    }
+  }
+  if (presumed < 0 && best >= 0) {
+    Choose(best, TransitionCause::kElection,
+           best_score >= 2 ? "elected: replication source of the pool" : "elected: writable");
     return;
   }
+  if (presumed < 0) {
+    // Nobody looks like the writer: the node most replicas follow, if it is
+    // in the pool, was it.
+    std::vector<int> followers(cfg_.nodes.size(), 0);
+    for (int n : pool_.nodes) {
+      if (!IsCandidateForElection(Node(n), pool_)) continue;
+      int source = SourceInPool(cfg_, pool_, Node(n));
+      if (source >= 0 && source != n && !Node(source).demoted && !Node(source).offline)
+        ++followers[static_cast<size_t>(source)];
+    }
+    for (int n : pool_.nodes)
+      if (followers[static_cast<size_t>(n)] > 0 &&
+          (presumed < 0 || followers[static_cast<size_t>(n)] > followers[static_cast<size_t>(presumed)]))
+        presumed = n;
+    if (presumed >= 0) presumed_what = "replication source of the pool";
+  }
+  if (presumed >= 0 && !Node(presumed).polled) presumed = -1;  // no news of it at all
+  if (presumed >= 0 && AliveButUnusable(Node(presumed).last)) {
+    // Alive: it stays unless another node is plainly the writer now:
+    // writable, followed by others, and not one of its own replicas.
+    if (best >= 0 && best_score >= 3 && SourceInPool(cfg_, pool_, Node(best)) != presumed) {
+      Choose(best, TransitionCause::kElection, "elected: writable replication source of the pool");
+    } else {
+      Choose(presumed, TransitionCause::kElection,
+             "elected: " + presumed_what + ", alive (" + PollOutcomeName(Node(presumed).last.outcome) + ")");
+    }
+    return;
+  }
+  if (presumed >= 0) {
+    Status level = PollLevel(Node(presumed));
+    if (level < pool_.failover_at) {
+      // One failed poll never moves the writer; the next ones decide.
+      pe_.note = prefix + "election waits: " + Name(presumed) + " (" + presumed_what + ") is " + StatusName(level) +
+                 ": " + PollProblem(Node(presumed));
+      return;
+    }
+  }
+  ElectInPlaceOf(presumed, presumed_what);
+  if (!pe_.elected && !prefix.empty()) pe_.note = prefix + pe_.note;
+}
+
+// Why node may not replace `old` (the writer the pool had, -1: unknown) in
+// an election: a failover's rules, where "lag before the trouble" is the
+// last lag seen while both replication threads ran, and is waived when the
+// writer was already gone when mppstate started (nothing else is known).
+std::string PoolRound::WhyNotEligibleInPlaceOf(int node, int old) {
+  const NodeEval& n = Node(node);
+  const ReplicationStatus& r = n.last.repl;
+  if (old >= 0) {
+    if (!r.configured) return "not a replica";
+    if (SourceInPool(cfg_, pool_, n) != old) return "replicates from " + r.source_text + ", not from " + Name(old);
+  }
+  if (r.configured) {
+    if (!r.sql_running) return "SQL thread stopped";
+    if (r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
+    if (!r.relay_applied) return "relay log not applied yet";
+  }
+  int64_t lag = n.lag_before_trouble >= 0 ? n.lag_before_trouble : TrustedLag(n.last);
+  if (lag >= 0 && lag * 1000 > pool_.max_promote_lag_ms)
+    return "lag " + std::to_string(lag) + "s > max_promote_lag " + Seconds(pool_.max_promote_lag_ms);
+  return "";
+}
+
+// An election where the writer the pool had (old; -1: none known) is not
+// usable: the eligible node that received the most, then priority order;
+// old, a node of the pool, is demoted as a failover would.
+void PoolRound::ElectInPlaceOf(int old, const std::string& old_what) {
+  int best = -1;
+  bool any_replica = false;
+  std::string refusals;
+  for (int n : pool_.nodes) {
+    if (n == old || !IsCandidateForElection(Node(n), pool_)) continue;
+    any_replica = any_replica || Node(n).last.repl.configured;
+    std::string no = WhyNotEligibleInPlaceOf(n, old);
+    if (!no.empty()) {
+      refusals += (refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
+      continue;
+    }
+    if (best < 0 || ComparePositions(Node(n).last.repl.received, Node(best).last.repl.received) == 1) best = n;
+  }
+  if (best < 0) {
+    pe_.note = old >= 0 ? "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing and no node is eligible"
+                        : std::string("no node can be ACTIVE: none is healthy");
+    if (!refusals.empty()) pe_.note += ": " + refusals;
+    return;
+  }
+  if (old < 0) {
+    Choose(best, TransitionCause::kElection,
+           any_replica ? "elected: the replica that received the most" : "elected: first healthy node in priority order");
+    return;
+  }
+  std::string cause = Name(old) + " (" + old_what + ") " + StatusName(PollLevel(Node(old)));
+  std::string problem = PollProblem(Node(old));
+  if (!problem.empty()) cause += ": " + problem;
+  Choose(best, TransitionCause::kFailover, "elected in place of " + cause);
+  SetState(old, State::kFail, TransitionCause::kFailover,
+           "demoted in favour of " + Name(best) + "; `mppctl recover " + Name(old) + "` when its data is checked");
+  Node(old).demoted = true;
+  Node(old).healthy_rounds = 0;
+  pe_.last_failover = FailoverRecord{in_.now_ms, Name(old), Name(best)};
+  pe_.note = "failover at election: " + Name(old) + " -> " + Name(best);
+}
+
+void PoolRound::Choose(int n, TransitionCause cause, const std::string& why) {
+  // A switchover's choice stays one across a restart: failback respects it.
+  pe_.active_by_switchover = n == pe_.recorded_active && pe_.recorded_by_switchover;
   pe_.elected = true;
   pe_.recorded_active = -1;
-  pe_.active_by_switchover = false;
+  pe_.recorded_by_switchover = false;
   pe_.note.clear();
-  SetState(chosen, State::kActive, TransitionCause::kElection, why);
+  SetState(n, State::kActive, cause, why);
 }
 
 // The nodes of the pool the monitor could not poll this round, as a list
@@ -265,6 +417,7 @@ void PoolRound::Failover(int active) {
   Node(active).healthy_rounds = 0;
   pe_.active_by_switchover = false;
   pe_.trouble_since_mono_ms = -1;
+  pe_.last_failover = FailoverRecord{in_.now_ms, Name(active), Name(best)};
   pe_.note = "failover: " + Name(active) + " -> " + Name(best);
 }
 
@@ -371,9 +524,16 @@ void PoolRound::Run() {
   if (final_active >= 0 && !Unpolled(Node(final_active)) && Node(final_active).last.outcome == PollOutcome::kOk) {
     // The standbys' lag while the writer is healthy: what promotion
     // eligibility looks back at once trouble starts. An unpolled standby
-    // keeps the lag of its last poll.
+    // keeps the lag of its last poll; the writer has none to carry.
     for (int n : pool_.nodes)
-      if (n != final_active && !Unpolled(Node(n))) Node(n).lag_before_trouble = TrustedLag(Node(n).last);
+      if (!Unpolled(Node(n))) Node(n).lag_before_trouble = n == final_active ? -1 : TrustedLag(Node(n).last);
+  } else if (final_active < 0) {
+    // Before an election: the last lag seen while both threads ran, for an
+    // election that has to replace a writer that is gone.
+    for (int n : pool_.nodes) {
+      int64_t lag = Unpolled(Node(n)) ? -1 : TrustedLag(Node(n).last);
+      if (lag >= 0) Node(n).lag_before_trouble = lag;
+    }
   }
   AssignOthers(final_active, active_failing);
 }
@@ -406,6 +566,12 @@ void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, Command
         return;
       }
       ne.offline = true;
+      // OFFLINE from this moment: this very round must not promote it.
+      if (ne.state != State::kOffline) {
+        ev->transitions.push_back(Transition{n, ne.state, State::kOffline, TransitionCause::kOperator});
+        ne.state = State::kOffline;
+        ne.state_reason = "taken offline by an operator";
+      }
       res->ok = true;
       res->message = cmd.node + " is OFFLINE";
       return;
@@ -490,6 +656,8 @@ std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, in
   const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
   const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
   if (n.state != State::kStandby) return std::string("is ") + StateName(n.state);
+  if (n.offline) return "OFFLINE";
+  if (n.demoted) return "demoted";
   if (Unpolled(n)) return "not polled this round (a monitor problem)";
   if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
   if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
@@ -601,24 +769,80 @@ void ComputeDecisions(const Config& cfg, Evaluation* ev) {
 }
 
 Evaluation InitialEvaluation(const Config& cfg,
-                             const std::vector<std::pair<std::string, State>>& recorded_states) {
+                             const std::vector<std::pair<std::string, State>>& recorded_states,
+                             const PoolMemory* memory) {
   Evaluation ev;
   ev.nodes.assign(cfg.nodes.size(), NodeEval());
   ev.pools.assign(cfg.pools.size(), PoolEval());
-  for (const auto& [name, state] : recorded_states) {
-    int n = cfg.FindNode(name);
-    if (n < 0) continue;
-    if (state == State::kActive) {
-      int p = cfg.PoolOfNode(n);
-      if (p >= 0) ev.pools[static_cast<size_t>(p)].recorded_active = n;
-    } else if (state == State::kOffline) {
-      ev.nodes[static_cast<size_t>(n)].offline = true;
-      ev.nodes[static_cast<size_t>(n)].state = State::kOffline;
-      ev.nodes[static_cast<size_t>(n)].state_reason = "OFFLINE in the previous state file";
+  auto set_offline = [&](int n, const char* why) {
+    NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+    ne.offline = true;
+    ne.state = State::kOffline;
+    ne.state_reason = why;
+  };
+  if (memory != nullptr) {
+    // Matched by name, and a node only within the pool it was in.
+    for (const PoolMemoryEntry& pm : memory->pools) {
+      int p = cfg.FindPool(pm.pool);
+      if (p < 0) continue;
+      PoolEval& pe = ev.pools[static_cast<size_t>(p)];
+      int n = cfg.FindNode(pm.active);
+      if (!pm.active.empty() && n >= 0 && cfg.PoolOfNode(n) == p) {
+        pe.recorded_active = n;
+        pe.recorded_by_switchover = pm.active_by_switchover;
+      }
+      pe.last_failover = pm.last_failover;
+    }
+    for (const NodeMemoryEntry& nm : memory->nodes) {
+      int n = cfg.FindNode(nm.node);
+      if (n < 0 || cfg.PoolOfNode(n) != cfg.FindPool(nm.pool)) continue;
+      NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+      if (nm.demoted) {
+        ne.demoted = true;
+        ne.state_reason = "demoted before the restart; `mppctl recover " + nm.node + "` when its data is checked";
+      }
+      if (nm.offline) set_offline(n, "OFFLINE before the restart");
+    }
+  } else {
+    for (const auto& [name, state] : recorded_states) {
+      int n = cfg.FindNode(name);
+      if (n < 0) continue;
+      if (state == State::kActive) {
+        int p = cfg.PoolOfNode(n);
+        if (p >= 0) ev.pools[static_cast<size_t>(p)].recorded_active = n;
+      } else if (state == State::kOffline) {
+        set_offline(n, "OFFLINE in the previous state file");
+      }
     }
   }
   ComputeDecisions(cfg, &ev);
   return ev;
+}
+
+PoolMemory RememberPools(const Config& cfg, const Evaluation& ev) {
+  PoolMemory m;
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    const PoolEval& pe = ev.pools[p];
+    PoolMemoryEntry e;
+    e.pool = cfg.pools[p].name;
+    int active = ev.ActiveOf(cfg, static_cast<int>(p));
+    if (active >= 0) {
+      e.active = cfg.nodes[static_cast<size_t>(active)].name;
+      e.active_by_switchover = pe.active_by_switchover;
+    } else if (pe.recorded_active >= 0) {
+      // Not judged yet: a second restart must still know it.
+      e.active = cfg.nodes[static_cast<size_t>(pe.recorded_active)].name;
+      e.active_by_switchover = pe.recorded_by_switchover;
+    }
+    e.last_failover = pe.last_failover;
+    m.pools.push_back(e);
+    for (int n : cfg.pools[p].nodes) {
+      const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+      if (ne.demoted || ne.offline)
+        m.nodes.push_back(NodeMemoryEntry{e.pool, cfg.nodes[static_cast<size_t>(n)].name, ne.demoted, ne.offline});
+    }
+  }
+  return m;
 }
 
 Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput& in,
@@ -673,6 +897,26 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
   return ev;
 }
 
+std::string WhyReloadRefused(const Config& old_cfg, const Evaluation& old_ev, const Config& new_cfg) {
+  for (size_t p = 0; p < old_cfg.pools.size(); ++p) {
+    int active = old_ev.ActiveOf(old_cfg, static_cast<int>(p));
+    if (active < 0) continue;
+    const std::string& pool = old_cfg.pools[p].name;
+    const NodeConfig& node = old_cfg.nodes[static_cast<size_t>(active)];
+    int new_pool = new_cfg.FindPool(pool);
+    if (new_pool < 0) continue;  // the whole pool goes, its virtual servers with it
+    int n = new_cfg.FindNode(node.name);
+    std::string what = n < 0                                 ? "removes it"
+                       : new_cfg.PoolOfNode(n) != new_pool   ? "moves it out of the pool"
+                       : !(new_cfg.nodes[static_cast<size_t>(n)].address == node.address) ? "changes its address"
+                                                                                            : "";
+    if (!what.empty())
+      return "node " + node.name + " is the ACTIVE of pool " + pool + " and the new configuration " + what +
+             ": switch over first (mppctl switchover " + pool + ")";
+  }
+  return "";
+}
+
 Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, const Config& new_cfg) {
   Evaluation ev;
   ev.seq = old_ev.seq;
@@ -694,7 +938,12 @@ Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, cons
     int old = old_cfg.FindPool(new_cfg.pools[p].name);
     if (old >= 0) {
       ev.pools[p] = old_ev.pools[static_cast<size_t>(old)];
-      ev.pools[p].recorded_active = -1;
+      // A writer recorded before a restart and not judged yet stays so.
+      int recorded = old_ev.pools[static_cast<size_t>(old)].recorded_active;
+      int now = recorded < 0 ? -1 : new_cfg.FindNode(old_cfg.nodes[static_cast<size_t>(recorded)].name);
+      if (now >= 0 && new_cfg.PoolOfNode(now) != static_cast<int>(p)) now = -1;
+      ev.pools[p].recorded_active = now;
+      if (now < 0) ev.pools[p].recorded_by_switchover = false;
     }
     // A reload must never leave two writers.
     bool seen_active = false;

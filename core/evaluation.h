@@ -14,6 +14,7 @@
 #include "common/names.h"
 #include "config/config.h"
 #include "core/poll_result.h"
+#include "core/pool_memory.h"
 
 namespace mpp {
 
@@ -49,9 +50,13 @@ struct Transition {
 struct PoolEval {
   bool elected = false;      // the first election has happened
   int64_t first_round_mono_ms = -1;  // monotonic clock, like every duration
-  int recorded_active = -1;  // from the previous state file, at start only
+  // The writer before a restart (pool memory or state file), until the
+  // first election has judged it; and whether a switchover had put it there.
+  int recorded_active = -1;
+  bool recorded_by_switchover = false;
   int64_t trouble_since_mono_ms = -1;  // when the ACTIVE's current trouble began
   bool active_by_switchover = false;  // failback leaves an operator's choice alone
+  FailoverRecord last_failover;
   std::string note;          // pool-wide message (isolation, no eligible standby)
 };
 
@@ -93,10 +98,17 @@ struct RoundInput {
   std::vector<Command> commands;
 };
 
-// The evaluation before the first round. recorded_states: node name -> STATE
-// from the previous state file (ACTIVE and OFFLINE are carried over).
+// The evaluation before the first round. memory: the pool memory of the
+// previous run (data_dir), which holds all that is carried over; without
+// one, recorded_states (node name -> STATE from the previous state file)
+// gives the writer and the OFFLINE nodes.
 Evaluation InitialEvaluation(const Config& cfg,
-                             const std::vector<std::pair<std::string, State>>& recorded_states);
+                             const std::vector<std::pair<std::string, State>>& recorded_states,
+                             const PoolMemory* memory = nullptr);
+
+// What a restart must not forget (see pool_memory.h). A writer not yet
+// judged by the first election is remembered as it was recorded.
+PoolMemory RememberPools(const Config& cfg, const Evaluation& ev);
 
 // One round. results (optional) gets one entry per command.
 Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput& in,
@@ -114,8 +126,14 @@ void ComputeDecisions(const Config& cfg, Evaluation* ev);
 int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::string& pool,
                            const std::string& target, std::string* why);
 
+// Why a reload to new_cfg must be refused, or "" if it may go ahead: it
+// would remove a pool's ACTIVE, move it to another pool or change its
+// address (the operator switches over first).
+std::string WhyReloadRefused(const Config& old_cfg, const Evaluation& old_ev, const Config& new_cfg);
+
 // Carries an evaluation across a config reload: nodes, pools and their
-// states are matched by name; new nodes start UNKNOWN.
+// states are matched by name; new nodes start UNKNOWN; a node removed is
+// forgotten, its demotion too.
 Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, const Config& new_cfg);
 
 }  // namespace mpp

@@ -18,7 +18,6 @@
 
 #include "common/control_protocol.h"
 #include "common/paths.h"
-#include "common/state_reader.h"
 #include "config/config.h"
 #include "core/evaluation.h"
 #include "core/status_format.h"
@@ -29,6 +28,7 @@
 #include "mppstate/logger.h"
 #include "mppstate/notifier.h"
 #include "mppstate/poller.h"
+#include "mppstate/restart_memory.h"
 #include "mppstate/state_dir_lock.h"
 #include "mppstate/state_writer.h"
 
@@ -83,23 +83,6 @@ bool SameDirectory(const std::string& a, const std::string& b) {
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-// What the previous state file recorded, so a restart keeps the writer.
-std::vector<std::pair<std::string, State>> RecordedStates(const std::string& path) {
-  std::vector<std::pair<std::string, State>> out;
-  static char buf[kStateFileMax];
-  StateFile f;
-  const char* why;
-  if (LoadStateFile(path.c_str(), buf, sizeof buf, &f, &why) != StateError::kOk) return out;
-  StateCursor c = BeginRecords(f);
-  NodeRecord n;
-  while (NextNode(&c, &n)) {
-    State s;
-    std::string state(n.state.data, n.state.len);
-    if (ParseState(state.c_str(), &s)) out.emplace_back(std::string(n.name.data, n.name.len), s);
-  }
-  return out;
-}
-
 // A client of the control socket waiting for the result of its command.
 struct PendingClient {
   uint64_t client;  // ControlServer's id
@@ -128,6 +111,7 @@ class Daemon {
   void Fence();
   void Notify();
   void WriteFiles();
+  bool LoadMemory();
 
   DaemonOptions opt_;
   Config cfg_;
@@ -137,6 +121,7 @@ class Daemon {
   std::vector<Command> commands_;
   std::vector<PendingClient> pending_;
   StateDirLock lock_;
+  PoolMemoryWriter memory_;
   ControlServer ctl_;
   Clock::time_point busy_since_;  // when the loop last stopped serving clients
   int sig_fd_ = -1;
@@ -162,8 +147,12 @@ bool Daemon::Setup() {
     Log(LogLevel::kError, "%s", lock_err.c_str());
     return false;
   }
+  // Track files of a vs or node the config no longer has (changed while we
+  // were stopped): down, then gone.
+  std::string sweep_err;
+  if (!SweepTrackFiles(cfg_, &sweep_err)) Log(LogLevel::kError, "track files: %s", sweep_err.c_str());
+  if (!LoadMemory()) return false;
   busy_since_ = Clock::now();
-  ev_ = InitialEvaluation(cfg_, RecordedStates(StateFilePath(cfg_.state_dir)));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGHUP);
@@ -179,6 +168,34 @@ bool Daemon::Setup() {
   Log(LogLevel::kNotice, "mppstate %s started: %zu pools, %zu nodes, %zu virtual servers, interval %lldms",
       MPP_VERSION, cfg_.pools.size(), cfg_.nodes.size(), cfg_.vss.size(),
       static_cast<long long>(cfg_.interval_ms));
+  return true;
+}
+
+// The first evaluation carries over what the last run decided: the pool
+// memory in data_dir, or, when there is none yet (the first start, or an
+// upgrade), the previous state file. A memory that cannot be read stops the
+// start: without it a demoted ex-writer would be trusted again.
+bool Daemon::LoadMemory() {
+  if (!MakeDirs(cfg_.data_dir)) {
+    Log(LogLevel::kError, "%s: cannot create: %s", cfg_.data_dir.c_str(), strerror(errno));
+    return false;
+  }
+  PoolMemory memory;
+  std::string err;
+  std::vector<std::pair<std::string, State>> recorded = RecordedStates(StateFilePath(cfg_.state_dir));
+  switch (LoadPoolMemory(cfg_.data_dir, &memory, &err)) {
+    case MemoryLoad::kError:
+      Log(LogLevel::kError, "%s; not starting: check it, or move it away to start without memory", err.c_str());
+      return false;
+    case MemoryLoad::kMissing:
+      ev_ = InitialEvaluation(cfg_, recorded, nullptr);
+      memory_.Start(cfg_.data_dir, nullptr);
+      break;
+    case MemoryLoad::kLoaded:
+      ev_ = InitialEvaluation(cfg_, recorded, &memory);
+      memory_.Start(cfg_.data_dir, &memory);
+      break;
+  }
   return true;
 }
 
@@ -335,7 +352,9 @@ void Daemon::Notify() {
 
 void Daemon::WriteFiles() {
   std::string err;
-  bool ok = WriteFileAtomic(StateFilePath(cfg_.state_dir), FormatStateFile(cfg_, ev_, getpid()), 0644, &err) &&
+  // The memory first: what the state file announces, a restart must know.
+  bool ok = memory_.Save(RememberPools(cfg_, ev_), &err) &&
+            WriteFileAtomic(StateFilePath(cfg_.state_dir), FormatStateFile(cfg_, ev_, getpid()), 0644, &err) &&
             WriteTrackFiles(cfg_, ev_, &err);
   if (!ok && !write_failing_) Log(LogLevel::kError, "cannot write state: %s", err.c_str());
   if (ok && write_failing_) Log(LogLevel::kNotice, "state written again");
@@ -349,6 +368,16 @@ void Daemon::Reload() {
     for (const std::string& e : errors) Log(LogLevel::kError, "%s", e.c_str());
     Log(LogLevel::kError, "reload failed: %zu error%s; still running the previous configuration", errors.size(),
         errors.size() == 1 ? "" : "s");
+    return;
+  }
+  std::string refused = WhyReloadRefused(cfg_, ev_, fresh);
+  if (!refused.empty()) {
+    Log(LogLevel::kError, "reload refused: %s; still running the previous configuration", refused.c_str());
+    return;
+  }
+  if (!MakeDirs(fresh.data_dir)) {
+    Log(LogLevel::kError, "reload failed: %s: cannot create; still running the previous configuration",
+        fresh.data_dir.c_str());
     return;
   }
   if (!MakeDirs(fresh.state_dir)) {
@@ -366,7 +395,10 @@ void Daemon::Reload() {
     return;
   }
   ev_ = RemapEvaluation(cfg_, ev_, fresh);
+  if (fresh.data_dir != cfg_.data_dir) memory_.Start(fresh.data_dir, nullptr);  // written there next round
   cfg_ = fresh;
+  std::string sweep_err;  // before the next round writes any up
+  if (!SweepTrackFiles(cfg_, &sweep_err)) Log(LogLevel::kError, "track files: %s", sweep_err.c_str());
   ctl_.SetLimits(ControlLimits());
   // The old socket goes before the old lock, which may go to another daemon.
   if (moved) OpenControlSocket();

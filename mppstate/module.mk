@@ -4,7 +4,8 @@
 # the unit tests and the test tools.
 MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/poller.cc mppstate/concurrent_poller.cc \
   mppstate/fencing.cc mppstate/notifier.cc mppstate/checkpoints.cc mppstate/logger.cc \
-  mppstate/state_writer.cc mppstate/control_server.cc mppstate/state_dir_lock.cc mppstate/mysql_connect.cc
+  mppstate/state_writer.cc mppstate/control_server.cc mppstate/state_dir_lock.cc mppstate/mysql_connect.cc \
+  mppstate/restart_memory.cc
 MPPSTATE_LIB_OBJS := $(MPPSTATE_LIB_SRCS:%.cc=$(BUILD)/%.o)
 MPPSTATE_MAIN_OBJS := $(BUILD)/mppstate/mppstate_main.o
 ALL_OBJS += $(MPPSTATE_LIB_OBJS) $(MPPSTATE_MAIN_OBJS)

@@ -1,18 +1,25 @@
 // The state file and track file writer (mppstate/state_writer.h): what it
-// writes, the reader reads back, and it replaces files atomically. The
-// reader's own cases are in tests/unit/common/state_reader_test.cc.
+// writes, the reader reads back, it replaces files atomically, it writes
+// track files downs first, and it takes down and removes the track files the
+// config no longer owns. The reader's own cases are in
+// tests/unit/common/state_reader_test.cc.
 #include <doctest/doctest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/paths.h"
 #include "common/state_reader.h"
 #include "mppstate/state_writer.h"
 #include "tests/unit/core/eval_sim.h"
+#include "tests/unit/test_util.h"
 
 namespace mpp {
 namespace {
@@ -153,6 +160,275 @@ TEST_CASE("StateFile: track files hold the weight when up and remove the server 
   rmdir((std::string(dir) + "/track/reader").c_str());
   rmdir((std::string(dir) + "/track").c_str());
   CHECK(rmdir(dir) == 0);
+}
+
+
+// ----- track files: order, faults, files nobody owns -----
+
+const std::string kDown = "-2147483648\n";
+
+std::string WithStateDir(std::string text, const std::string& dir) {
+  text.replace(text.find("interval = 1s"), 13, "interval = 1s\nstate_dir = " + dir);
+  return text;
+}
+
+// The whole file, or "<missing>".
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "<missing>";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// The real atomic write, recorded; a write to a path ending in fail_suffix
+// fails instead (the injected fault).
+struct RecordingWriter {
+  std::vector<std::pair<std::string, std::string>> calls;  // (path relative to the track dir, content)
+  std::string root;
+  std::string fail_suffix;
+
+  TrackFileWriter Fn() {
+    return [this](const std::string& path, const std::string& content, std::string* err) {
+      calls.emplace_back(path.substr(root.size() + 1), content);
+      if (!fail_suffix.empty() && path.size() >= fail_suffix.size() &&
+          path.compare(path.size() - fail_suffix.size(), fail_suffix.size(), fail_suffix) == 0) {
+        *err = path + ": injected fault";
+        return false;
+      }
+      return WriteFileAtomic(path, content, 0644, err);
+    };
+  }
+  std::vector<std::string> Paths() const {
+    std::vector<std::string> out;
+    for (const auto& c : calls) out.push_back(c.first);
+    return out;
+  }
+};
+
+// db1 fails over to db2, is rebuilt as db2's replica, recovered, and with
+// failback = yes becomes ACTIVE again: the writer moves to an earlier node.
+void FailoverThenFailback(Sim* s, const std::string& dir) {
+  std::string err;
+  s->HealthyPool();
+  s->Rounds(2);
+  REQUIRE(WriteTrackFiles(s->cfg, s->ev, &err));
+  REQUIRE(ReadAll(TrackFilePath(dir, "writer", "db1")) == "1\n");
+  s->W("db1") = Sim::Failed();
+  s->W("db2") = Sim::SourceLost(s->W("db2"));
+  s->Rounds(2);
+  REQUIRE(s->St("db2") == State::kActive);
+  s->W("db2") = s->Writer();
+  s->W("db1") = s->Replica("db2", 100, 5);  // behind: no failback yet
+  s->Round({Command{Command::kRecover, "", "db1"}});
+  s->Rounds(3);
+  REQUIRE(s->St("db2") == State::kActive);
+  REQUIRE(WriteTrackFiles(s->cfg, s->ev, &err));
+  REQUIRE(ReadAll(TrackFilePath(dir, "writer", "db1")) == kDown);
+  REQUIRE(ReadAll(TrackFilePath(dir, "writer", "db2")) == "1\n");
+  s->W("db1").repl.lag_s = 0;
+  s->Round();
+  REQUIRE(s->St("db1") == State::kActive);
+  REQUIRE(s->Up("writer", "db1"));
+  REQUIRE_FALSE(s->Up("writer", "db2"));
+}
+
+TEST_CASE("TrackFiles: on a failback the old writer's down is written before the new writer's up") {
+  testing::TempDir d;
+  Sim s(WithStateDir(PoolConfigText(2, "failback = yes\n"), d.path()));
+  FailoverThenFailback(&s, d.path());
+  RecordingWriter w;
+  w.root = TrackDirPath(d.path());
+  std::string err;
+  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &err, w.Fn()));
+  std::vector<std::string> paths = w.Paths();
+  auto at = [&](const std::string& p) { return std::find(paths.begin(), paths.end(), p) - paths.begin(); };
+  REQUIRE(at("writer/db2") < static_cast<long>(paths.size()));
+  REQUIRE(at("writer/db1") < static_cast<long>(paths.size()));
+  CHECK(at("writer/db2") < at("writer/db1"));
+  // Not only the writer: no down anywhere after the first up.
+  bool seen_up = false;
+  for (const auto& c : w.calls) {
+    if (c.second != kDown) seen_up = true;
+    CHECK_MESSAGE(!(seen_up && c.second == kDown), "down after an up: " << c.first);
+  }
+  CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db1")) == "1\n");
+  CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db2")) == kDown);
+}
+
+TEST_CASE("TrackFiles: a failed down write leaves the new writer down, and the next round finishes") {
+  testing::TempDir d;
+  Sim s(WithStateDir(PoolConfigText(2, "failback = yes\n"), d.path()));
+  FailoverThenFailback(&s, d.path());
+  RecordingWriter w;
+  w.root = TrackDirPath(d.path());
+  w.fail_suffix = "/writer/db2";  // the old writer's down
+  std::string err;
+  CHECK_FALSE(WriteTrackFiles(s.cfg, s.ev, &err, w.Fn()));
+  CHECK(err.find("injected fault") != std::string::npos);
+  // Never two writers up: the old one still is, the new one is not yet.
+  CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db2")) == "1\n");
+  CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db1")) == kDown);
+  for (const auto& c : w.calls) CHECK_MESSAGE(c.second == kDown, "an up was written: " << c.first);
+  REQUIRE(WriteTrackFiles(s.cfg, s.ev, &err));
+  CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db1")) == "1\n");
+  CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db2")) == kDown);
+}
+
+TEST_CASE("TrackFiles: a lower weight is written before a higher one") {
+  testing::TempDir d;
+  Sim s(WithStateDir(PoolConfigText(2), d.path()));
+  s.HealthyPool();
+  s.Rounds(2);
+  int reader = s.cfg.FindVs("reader");
+  Evaluation ev = s.ev;
+  ev.decisions[static_cast<size_t>(reader)] = {Decision{true, 10}, Decision{true, 100}};
+  std::string err;
+  REQUIRE(WriteTrackFiles(s.cfg, ev, &err));
+  ev.decisions[static_cast<size_t>(reader)] = {Decision{true, 100}, Decision{true, 10}};
+  RecordingWriter w;
+  w.root = TrackDirPath(d.path());
+  REQUIRE(WriteTrackFiles(s.cfg, ev, &err, w.Fn()));
+  CHECK(w.Paths() == std::vector<std::string>{"reader/db2", "reader/db1"});
+  // Written only when the disk differs, whatever is in it (keepalived's
+  // init_file writes 0): 0 and garbage read as weight 0, so 10 is an up.
+  REQUIRE(WriteFileAtomic(TrackFilePath(d.path(), "reader", "db1"), "garbage", 0644, &err));
+  w.calls.clear();
+  REQUIRE(WriteTrackFiles(s.cfg, ev, &err, w.Fn()));
+  CHECK(w.Paths() == std::vector<std::string>{"reader/db1"});
+}
+
+// Two pools; writer and reader on main (db1..db3); db4 in another pool.
+std::string TwoPoolConfig(const std::string& dir) {
+  return "[global]\ninterval = 1s\nstate_dir = " + dir +
+         "\n[pool main]\nnodes = db1, db2, db3\n[pool other]\nnodes = db4\n"
+         "[node db1]\naddress = 127.0.0.1:3301\n[node db2]\naddress = 127.0.0.1:3302\n"
+         "[node db3]\naddress = 127.0.0.1:3303\n[node db4]\naddress = 127.0.0.1:3304\n"
+         "[vs writer]\naddress = 192.0.2.10:3306\npool = main\nrole = rw\n"
+         "[vs reader]\naddress = 192.0.2.10:3307\npool = main\nrole = ro\n";
+}
+
+TEST_CASE("TrackFiles: the sweep takes unowned files down, then removes them, and leaves owned ones alone") {
+  testing::TempDir d;
+  Config cfg = ParseOrDie(TwoPoolConfig(d.path()));
+  std::string track = d.Mkdir("track", 0755);
+  for (const char* dir : {"writer", "reader", "gone", "empty-gone"}) d.Mkdir(std::string("track/") + dir, 0755);
+  d.Write("track/writer/db1", "1\n", 0644);             // owned
+  d.Write("track/reader/db2", "1\n", 0644);             // owned
+  d.Write("track/writer/db9", "1\n", 0644);             // a node no longer in the config
+  d.Write("track/writer/db4", "1\n", 0644);             // a node of another pool
+  d.Write("track/gone/db1", "1\n", 0644);               // a vs no longer in the config
+  d.Write("track/gone/db2", kDown, 0644);                // already down: only removed
+  d.Write("track/writer/.db1.Ab12Cd", "1", 0644);        // an interrupted write's temporary
+  d.Write("track/gone/.db3.Ef34Gh", "", 0644);
+  RecordingWriter w;
+  w.root = track;
+  std::vector<std::string> seen_down;  // files that read down when written
+  TrackFileWriter check = [&](const std::string& path, const std::string& content, std::string* err) {
+    bool ok = w.Fn()(path, content, err);
+    if (ok && ReadAll(path) == kDown) seen_down.push_back(path.substr(track.size() + 1));
+    return ok;
+  };
+  std::string err;
+  bool downs = false;
+  REQUIRE_MESSAGE(SweepTrackFiles(cfg, &err, check, &downs), err);
+  CHECK(downs);
+  std::sort(seen_down.begin(), seen_down.end());
+  CHECK(seen_down == std::vector<std::string>{"gone/db1", "writer/db4", "writer/db9"});
+  for (const auto& c : w.calls) CHECK(c.second == kDown);
+  for (const char* gone : {"writer/db9", "writer/db4", "gone/db1", "gone/db2", "writer/.db1.Ab12Cd",
+                           "gone/.db3.Ef34Gh", "gone", "empty-gone"})
+    CHECK_MESSAGE(!Exists(track + "/" + gone), gone << " still there");
+  CHECK(ReadAll(track + "/writer/db1") == "1\n");
+  CHECK(ReadAll(track + "/reader/db2") == "1\n");
+  CHECK(Exists(track + "/reader"));
+  // Nothing left to do: no write, no error.
+  w.calls.clear();
+  REQUIRE(SweepTrackFiles(cfg, &err, w.Fn()));
+  CHECK(w.calls.empty());
+  // No track directory at all is not an error.
+  testing::TempDir empty;
+  Config none = ParseOrDie(TwoPoolConfig(empty.path()));
+  CHECK(SweepTrackFiles(none, &err));
+}
+
+TEST_CASE("TrackFiles: after a reload that renamed the rw vs, the old file goes down before the new one goes up") {
+  testing::TempDir d;
+  Sim before(WithStateDir(PoolConfigText(2), d.path()));
+  before.HealthyPool();
+  before.Rounds(2);
+  std::string err;
+  REQUIRE(WriteTrackFiles(before.cfg, before.ev, &err));
+  REQUIRE(ReadAll(TrackFilePath(d.path(), "writer", "db1")) == "1\n");
+  std::string text = WithStateDir(PoolConfigText(2), d.path());
+  text.replace(text.find("[vs writer]"), 11, "[vs master]");
+  Sim after(text);
+  after.HealthyPool();
+  after.Rounds(2);
+  RecordingWriter w;
+  w.root = TrackDirPath(d.path());
+  SUBCASE("in order") {
+    REQUIRE_MESSAGE(WriteTrackFiles(after.cfg, after.ev, &err, w.Fn()), err);
+    std::vector<std::string> paths = w.Paths();
+    auto old_down = std::find(paths.begin(), paths.end(), "writer/db1");
+    auto new_up = std::find(paths.begin(), paths.end(), "master/db1");
+    REQUIRE(old_down != paths.end());
+    REQUIRE(new_up != paths.end());
+    CHECK(old_down < new_up);
+    CHECK_FALSE(Exists(TrackDirPath(d.path()) + "/writer"));
+    CHECK(ReadAll(TrackFilePath(d.path(), "master", "db1")) == "1\n");
+  }
+  SUBCASE("a failed down of the old file writes no up") {
+    w.fail_suffix = "/writer/db1";
+    CHECK_FALSE(WriteTrackFiles(after.cfg, after.ev, &err, w.Fn()));
+    CHECK(err.find("injected fault") != std::string::npos);
+    CHECK(ReadAll(TrackFilePath(d.path(), "master", "db1")) == "<missing>");
+    CHECK(ReadAll(TrackFilePath(d.path(), "writer", "db1")) == "1\n");  // kept: retried next round
+  }
+}
+
+TEST_CASE("TrackFiles: quiesce sets the files the config does not own to 0 as well") {
+  testing::TempDir d;
+  Config cfg = ParseOrDie(TwoPoolConfig(d.path()));
+  std::string track = d.Mkdir("track", 0755);
+  for (const char* dir : {"writer", "gone"}) d.Mkdir(std::string("track/") + dir, 0755);
+  d.Write("track/writer/db1", "1\n", 0644);
+  d.Write("track/writer/db9", "1\n", 0644);
+  d.Write("track/gone/db1", "1\n", 0644);
+  d.Write("track/gone/db2", kDown, 0644);
+  d.Write("track/writer/.db1.Ab12Cd", "1", 0644);
+  std::string err;
+  REQUIRE_MESSAGE(QuiesceTrackFiles(cfg, &err), err);
+  for (const char* f : {"writer/db1", "writer/db9", "gone/db1", "gone/db2"})
+    CHECK_MESSAGE(ReadAll(track + "/" + f) == "0\n", f);
+  CHECK(ReadAll(track + "/writer/.db1.Ab12Cd") == "1");  // not a track file
+  CHECK_FALSE(Exists(track + "/writer/db2"));             // never written: not created
+  testing::TempDir empty;
+  CHECK(QuiesceTrackFiles(ParseOrDie(TwoPoolConfig(empty.path())), &err));
+}
+
+// fsync itself cannot be observed from a test (only a power loss would show
+// it); this checks the rest of the contract.
+TEST_CASE("StateFile: the durable writer replaces the file with its content and mode, and leaves no temporary") {
+  testing::TempDir d;
+  std::string path = d.Path("pool-memory");
+  std::string err;
+  REQUIRE(WriteFileDurable(path, "one\n", 0600, &err));
+  REQUIRE(WriteFileDurable(path, "two\n", 0600, &err));
+  CHECK(ReadAll(path) == "two\n");
+  struct stat st;
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK_FALSE(WriteFileDurable(d.Path("missing/pool-memory"), "x", 0600, &err));
+  CHECK(err.find("cannot create") != std::string::npos);
+  REQUIRE(unlink(path.c_str()) == 0);
+  CHECK(rmdir(d.path().c_str()) == 0);  // empty: no temporary left behind
+  mkdir(d.path().c_str(), 0700);        // for TempDir's own cleanup
 }
 
 }  // namespace
