@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "common/state_reader.h"
@@ -26,7 +27,7 @@ bool SameDecisions(const std::vector<DestDecision>& a, const std::vector<DestDec
 
 }  // namespace
 
-IpvsDaemon::IpvsDaemon(IpvsNetlink* nl, LogFn log) : nl_(nl), log_(std::move(log)), buf_(kStateFileMax) {}
+IpvsDaemon::IpvsDaemon(IpvsTable* nl, LogFn log) : nl_(nl), log_(std::move(log)), buf_(kStateFileMax) {}
 
 void IpvsDaemon::SetConfig(const Config& cfg) {
   cfg_ = cfg;
@@ -86,7 +87,11 @@ int IpvsDaemon::Reconcile(int64_t now_ms, bool full) {
   }
   notes_ = std::move(now_notes);
 
-  int changes = 0;
+  // Plan every service first, then apply the downs of all of them before
+  // any up: two rw services of one pool (say the classic and the X protocol
+  // port) must not send writes to the old writer through one while the
+  // other already sends them to the new one.
+  std::vector<IpvsAction> plan;
   std::vector<IpvsDest> kernel;
   for (size_t v = 0; v < cfg_.vss.size(); ++v) {
     const VsConfig& vs = cfg_.vss[v];
@@ -105,29 +110,46 @@ int IpvsDaemon::Reconcile(int64_t now_ms, bool full) {
       continue;
     }
     Episode(vs_key, "", vs_key + ": service " + IpvsServiceText(key) + " is there again");
-    for (const IpvsAction& a : PlanService(cfg_, static_cast<int>(v), want[v], kernel)) {
-      switch (a.kind) {
-        case IpvsActionKind::kSetWeight: st = nl_->SetDest(key, a.dest); break;
-        case IpvsActionKind::kAdd: st = nl_->AddDest(key, a.dest); break;
-        case IpvsActionKind::kDelete: st = nl_->DelDest(key, a.dest.address); break;
-      }
-      std::string what = DescribeAction(cfg_, a);
-      std::string dest_key = vs_key + " node " + cfg_.nodes[static_cast<size_t>(a.node)].name;
-      if (!st.ok()) {
-        Episode(dest_key, what + ": failed: " + st.message(), "");
-        want[v][static_cast<size_t>(a.pos)].known = false;
-        continue;
-      }
-      Episode(dest_key, "", "");
-      // The decision did not change since the last usable state file: someone
-      // else changed the kernel.
-      bool drift = v < applied_.size() && static_cast<size_t>(a.pos) < applied_[v].size() &&
-                   applied_[v][static_cast<size_t>(a.pos)].known &&
-                   applied_[v][static_cast<size_t>(a.pos)].up == a.up &&
-                   applied_[v][static_cast<size_t>(a.pos)].weight == want[v][static_cast<size_t>(a.pos)].weight;
-      log_(what + (drift ? " [drift repaired]" : ""));
-      ++changes;
+    std::vector<IpvsAction> actions = PlanService(cfg_, static_cast<int>(v), want[v], kernel);
+    plan.insert(plan.end(), actions.begin(), actions.end());
+  }
+  std::stable_partition(plan.begin(), plan.end(), IsDownStep);
+
+  int changes = 0;
+  std::vector<bool> down_failed(cfg_.vss.size(), false);
+  for (const IpvsAction& a : plan) {
+    size_t v = static_cast<size_t>(a.vs);
+    size_t pos = static_cast<size_t>(a.pos);
+    const VsConfig& vs = cfg_.vss[v];
+    std::string what = DescribeAction(cfg_, a);
+    std::string dest_key = "vs " + vs.name + " node " + cfg_.nodes[static_cast<size_t>(a.node)].name;
+    if (down_failed[v] && !IsDownStep(a)) {
+      // The old writer may still be up: bringing this one up could make two.
+      // Unknown, so the next reconcile tries the down and this again.
+      Episode(dest_key, what + ": held back: a down of vs " + vs.name + " failed", "");
+      want[v][pos].known = false;
+      continue;
     }
+    IpvsServiceKey key = ServiceKeyOf(cfg_, a.vs);
+    IpvsStatus st;
+    switch (a.kind) {
+      case IpvsActionKind::kSetWeight: st = nl_->SetDest(key, a.dest); break;
+      case IpvsActionKind::kAdd: st = nl_->AddDest(key, a.dest); break;
+      case IpvsActionKind::kDelete: st = nl_->DelDest(key, a.dest.address); break;
+    }
+    if (!st.ok()) {
+      Episode(dest_key, what + ": failed: " + st.message(), "");
+      want[v][pos].known = false;
+      if (!a.up) down_failed[v] = true;
+      continue;
+    }
+    Episode(dest_key, "", "");
+    // The decision did not change since the last usable state file: someone
+    // else changed the kernel.
+    bool drift = v < applied_.size() && pos < applied_[v].size() && applied_[v][pos].known &&
+                 applied_[v][pos].up == a.up && applied_[v][pos].weight == want[v][pos].weight;
+    log_(what + (drift ? " [drift repaired]" : ""));
+    ++changes;
   }
   applied_ = std::move(want);
   return changes;

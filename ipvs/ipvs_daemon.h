@@ -16,8 +16,8 @@
 
 #include "common/paths.h"
 #include "config/config.h"
-#include "ipvs/ipvs_netlink.h"
 #include "ipvs/ipvs_plan.h"
+#include "ipvs/ipvs_table.h"
 
 namespace mpp {
 
@@ -25,8 +25,8 @@ class IpvsDaemon {
  public:
   using LogFn = std::function<void(const std::string&)>;
 
-  // REQUIRES: nl is open and outlives the daemon.
-  IpvsDaemon(IpvsNetlink* nl, LogFn log);
+  // REQUIRES: nl is usable (an open IpvsNetlink) and outlives the daemon.
+  IpvsDaemon(IpvsTable* nl, LogFn log);
 
   // Takes a new config (at start and on reload). Managed services are the
   // config's virtual servers; anything else in the kernel is left alone.
@@ -37,7 +37,10 @@ class IpvsDaemon {
   // Reads the state file and, if it is usable (present, well-formed,
   // fresh at now_ms, wall clock), applies its decisions. full: check every
   // managed service (drift); otherwise only those whose decisions changed
-  // since the last call (a state file change). Returns the number of kernel
+  // since the last call (a state file change). Every down step of every
+  // service goes before any up (IsDownStep); when a down fails, that
+  // service's ups wait for a reconcile where it succeeds, so no failure
+  // between two steps leaves two writers up. Returns the number of kernel
   // changes made.
   int Reconcile(int64_t now_ms, bool full = true);
 
@@ -52,7 +55,7 @@ class IpvsDaemon {
   // empty msg ends the episode (logging `ended` if one was open).
   void Episode(const std::string& key, const std::string& msg, const std::string& ended);
 
-  IpvsNetlink* nl_;
+  IpvsTable* nl_;
   LogFn log_;
   Config cfg_;
   std::vector<char> buf_;

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "ipvs/ipvs_table.h"
 #include "ipvs/ipvs_types.h"
 
 struct nl_sock;
@@ -17,10 +18,10 @@ struct nl_msg;
 
 namespace mpp {
 
-class IpvsNetlink {
+class IpvsNetlink : public IpvsTable {
  public:
   IpvsNetlink() = default;
-  ~IpvsNetlink();
+  ~IpvsNetlink() override;
   IpvsNetlink(const IpvsNetlink&) = delete;
   IpvsNetlink& operator=(const IpvsNetlink&) = delete;
 
@@ -36,15 +37,15 @@ class IpvsNetlink {
 
   // Replaces *out with the service's destinations. ESRCH if there is no
   // such service (a dump alone would answer with an empty list).
-  IpvsStatus ListDests(const IpvsServiceKey& svc, std::vector<IpvsDest>* out);
+  IpvsStatus ListDests(const IpvsServiceKey& svc, std::vector<IpvsDest>* out) override;
 
   // Sets the whole destination d (the kernel wants every field). ESRCH,
   // ENOENT as above.
-  IpvsStatus SetDest(const IpvsServiceKey& svc, const IpvsDest& d);
+  IpvsStatus SetDest(const IpvsServiceKey& svc, const IpvsDest& d) override;
 
   // EEXIST if it is there already.
-  IpvsStatus AddDest(const IpvsServiceKey& svc, const IpvsDest& d);
-  IpvsStatus DelDest(const IpvsServiceKey& svc, const Address& dest);
+  IpvsStatus AddDest(const IpvsServiceKey& svc, const IpvsDest& d) override;
+  IpvsStatus DelDest(const IpvsServiceKey& svc, const Address& dest) override;
 
   // For tests and benchmarks, which build their own services.
   IpvsStatus AddService(const IpvsServiceKey& svc, const char* scheduler);

@@ -157,6 +157,10 @@ std::vector<IpvsAction> PlanService(const Config& cfg, int vs, const std::vector
   return actions;
 }
 
+bool IsDownStep(const IpvsAction& a) {
+  return !a.up || (a.kind == IpvsActionKind::kSetWeight && a.dest.weight < a.old_weight);
+}
+
 std::string DescribeAction(const Config& cfg, const IpvsAction& a) {
   std::string head = cfg.vss[static_cast<size_t>(a.vs)].name + " " +
                      cfg.nodes[static_cast<size_t>(a.node)].name + " " + AddressText(a.dest.address) +

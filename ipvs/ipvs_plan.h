@@ -62,6 +62,11 @@ struct IpvsAction {
 std::vector<IpvsAction> PlanService(const Config& cfg, int vs, const std::vector<DestDecision>& want,
                                     const std::vector<IpvsDest>& kernel);
 
+// True for a step that takes traffic away: a down (weight 0, deleted, or
+// re-added at 0) or a lower weight. A reconcile applies these before the
+// others, so a writer never comes up while the old one is still up.
+bool IsDownStep(const IpvsAction& a);
+
 // One line for the log, e.g.
 // "writer db1 192.0.2.11:3306: weight 0 -> 5 (up)".
 std::string DescribeAction(const Config& cfg, const IpvsAction& a);

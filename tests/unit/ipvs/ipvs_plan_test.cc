@@ -98,6 +98,26 @@ TEST_CASE("IpvsPlan: remove deletes a down node and re-adds an up one from the c
   CHECK(PlanService(cfg, 0, Want(false, 0, true, 1), {Kernel("192.0.2.12:3306", 1)}).empty());
 }
 
+TEST_CASE("IpvsPlan: downs and lower weights are down steps; ups and higher weights are not") {
+  Config quiesce = MakeConfig("[ipvs]\n");
+  Config remove = MakeConfig("[ipvs]\non_down = remove\n");
+  // Quiesce a node, re-add a missing one at 0, delete one: all down steps.
+  auto acts = PlanService(quiesce, 0, Want(false, 0, false, 0), {Kernel("192.0.2.11:3306", 5)});
+  REQUIRE(acts.size() == 2);
+  CHECK(IsDownStep(acts[0]));
+  CHECK(IsDownStep(acts[1]));
+  acts = PlanService(remove, 0, Want(false, 0, true, 1), {Kernel("192.0.2.11:3306", 5)});
+  REQUIRE(acts.size() == 2);
+  CHECK(IsDownStep(acts[0]));        // deleted
+  CHECK_FALSE(IsDownStep(acts[1]));  // added with weight 1
+  // Both up: the lower weight is a down step, the higher one is not.
+  acts = PlanService(quiesce, 0, Want(true, 5, true, 1),
+                     {Kernel("192.0.2.11:3306", 1), Kernel("192.0.2.12:3306", 5)});
+  REQUIRE(acts.size() == 2);
+  CHECK_FALSE(IsDownStep(acts[0]));
+  CHECK(IsDownStep(acts[1]));
+}
+
 TEST_CASE("IpvsPlan: a kernel in line needs nothing; foreign destinations are never touched") {
   Config cfg = MakeConfig("[ipvs]\n");
   std::vector<IpvsDest> kernel = {Kernel("192.0.2.99:3306", 9), Kernel("192.0.2.11:3306", 5),
