@@ -202,7 +202,8 @@ def spawn(_state):
 def write_config(workdir):
     """write_config(c, extra=None, name="mppstate.ini", **kw): writes an
     mppstate.ini for cluster c into workdir (state_dir = workdir/state unless
-    given); returns its path. extra: see MariaDBCluster.config_text."""
+    given, data_dir beside it: workdir/data); returns its path. extra: see
+    MariaDBCluster.config_text."""
     def write(c, extra=None, name="mppstate.ini", **kw):
         kw.setdefault("state_dir", os.path.join(workdir, "state"))
         return c.write_config(os.path.join(workdir, name), extra, **kw)
@@ -228,8 +229,9 @@ def probe(build, write_config, log):
 def mppstate(_state, build, spawn, log):
     """mppstate(c, extra=None, name="mppstate", start=True): a
     daemonlib.Mppstate watching cluster c, with its own config, state
-    directory and log under workdir/name; started unless start=False. It is
-    killed after the test; its log is printed if the test fails."""
+    directory, data directory and log under workdir/name; started unless
+    start=False. It is killed after the test; its log is printed if the test
+    fails."""
     def make(c, extra=None, name="mppstate", start=True):
         m = daemonlib.Mppstate(c, os.path.join(_state.dir, name), os.path.join(build.dir, "bin"),
                                extra=extra, spawn=spawn, log=log)

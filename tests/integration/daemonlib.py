@@ -64,9 +64,9 @@ def read_state(path):
 
 class Mppstate:
     """One mppstate process watching a cluster, with its own config, state
-    directory and log in dir (created). bindir holds mppstate and mppctl;
-    spawn starts the process (subprocess.Popen unless told); log receives a
-    line per mppctl call."""
+    directory, data directory (the pool memory) and log in dir (created).
+    bindir holds mppstate and mppctl; spawn starts the process
+    (subprocess.Popen unless told); log receives a line per mppctl call."""
 
     def __init__(self, cluster, dir, bindir, extra=None, spawn=None, log=_ignore):
         self.cluster = cluster
@@ -77,8 +77,9 @@ class Mppstate:
         self._spawn = spawn or subprocess.Popen
         self._log = log
         self.state_dir = os.path.join(self.dir, "state")
+        self.data_dir = os.path.join(self.dir, "data")
         self.config = cluster.write_config(os.path.join(self.dir, "mppstate.ini"), extra,
-                                           state_dir=self.state_dir)
+                                           state_dir=self.state_dir, data_dir=self.data_dir)
         self.state_path = os.path.join(self.state_dir, "state")
         self.log_path = os.path.join(self.dir, "mppstate.log")
         self.proc = None

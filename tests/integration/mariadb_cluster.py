@@ -123,6 +123,16 @@ class Node:
         return "127.0.0.1:%d" % self.port
 
 
+def data_dir_beside(state_dir):
+    """The data_dir (pool memory) that goes with state_dir: a directory next
+    to it, so that each mppstate keeps its memory to itself and two configs
+    on one state_dir (the same daemon) share one. DIR/state -> DIR/data,
+    DIR/state-x -> DIR/data-x, DIR/other -> DIR/other-data."""
+    parent, name = os.path.split(os.path.normpath(state_dir))
+    name = "data" + name[len("state"):] if name.startswith("state") else name + "-data"
+    return os.path.join(parent, name)
+
+
 class MariaDBCluster:
     def __init__(self, n=3, server_options=None, keep=False, tls=None):
         """n servers; server_options: extra "key=value" lines for every
@@ -460,17 +470,20 @@ class MariaDBCluster:
 
     # ----- mppstate configuration -----
 
-    def config_text(self, extra=None, state_dir=None, credentials=None):
+    def config_text(self, extra=None, state_dir=None, credentials=None, data_dir=None):
         """An mppstate.ini for these servers: one pool "main" of db1..dbN in
         order, a rw and a ro virtual server. extra maps a section header
         ("global", "pool main", "node db2", "vs reader", or a new one) to
-        keys that are added or replace the defaults."""
+        keys that are added or replace the defaults. data_dir defaults to
+        data_dir_beside(state_dir): never the system's /var/lib/mpp."""
+        state_dir = state_dir or os.path.join(self.dir, "state")
         sections = {
             "global": {
                 "interval": "1s",
                 "connect_timeout": "1s",
                 "stale_after": "30s",
-                "state_dir": state_dir or os.path.join(self.dir, "state"),
+                "state_dir": state_dir,
+                "data_dir": data_dir or data_dir_beside(state_dir),
                 "credentials": credentials or self.credentials,
             },
             "pool main": {"nodes": ", ".join(n.name for n in self.nodes)},

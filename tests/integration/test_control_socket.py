@@ -40,7 +40,8 @@ def big_mppstate(c, mppstate, extra=None):
     """mppstate on cluster c with the spare pool added to its config."""
     m = mppstate(c, extra, start=False)
     with open(m.config, "w") as f:
-        f.write(c.config_text(extra, state_dir=m.state_dir) + spare_pool_text())
+        f.write(c.config_text(extra, state_dir=m.state_dir, data_dir=m.data_dir)
+                + spare_pool_text())
     return m.start()
 
 

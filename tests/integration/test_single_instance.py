@@ -139,8 +139,10 @@ def test_a_reload_moves_the_lock_and_refuses_a_directory_another_daemon_owns(clu
     assert os.path.exists(os.path.join(moved, SOCKET)), "a listens in the new directory"
     with open(os.path.join(moved, "mppstate.lock")) as f:
         assert f.read() == "%d\n" % a.proc.pid, "a owns the new directory"
-    # The directory a left is free for another mppstate.
-    config = c.write_config(os.path.join(workdir, "once.ini"), FAST, state_dir=a.state_dir)
+    # The directory a left is free for another mppstate (with a memory of its
+    # own: a still uses a.data_dir).
+    config = c.write_config(os.path.join(workdir, "once.ini"), FAST, state_dir=a.state_dir,
+                            data_dir=os.path.join(workdir, "once-data"))
     once = run([a.mppstate_bin, "--once", "-c", config], timeout=60)
     assert once.returncode == 0, "--once on the directory a left: %s" % once.stderr
     assert "db1" in a.mppctl("status").stdout, "a answers on its new socket"

@@ -1,6 +1,7 @@
 // Config: the parser reports every error as "file:line: message".
 #include <doctest/doctest.h>
 
+#include "common/paths.h"
 #include "config/config.h"
 #include "tests/unit/test_util.h"
 
@@ -267,6 +268,47 @@ std::string WithKey(const std::string& section, const std::string& key_value) {
   REQUIRE(at != std::string::npos);
   text.insert(at + section.size(), key_value + "\n");
   return text;
+}
+
+TEST_CASE("Config: data_dir is /var/lib/mpp unless set") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK(cfg.data_dir == "/var/lib/mpp");
+  CHECK(cfg.data_dir == kDefaultDataDir);
+  REQUIRE(ParseConfig(WithKey("[global]\n", "data_dir = /srv/mpp/main"), "good.ini", &cfg, &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.data_dir == "/srv/mpp/main");
+  CHECK(PoolMemoryPath(cfg.data_dir) == "/srv/mpp/main/pool-memory");
+  CHECK(cfg.state_dir == "/run/mpp");
+}
+
+TEST_CASE("Config: a data_dir that is not an absolute path is refused with its line") {
+  CHECK(Errors(WithKey("[global]\n", "data_dir = var/lib/mpp")) ==
+        std::vector<std::string>{"bad.ini:2: data_dir: needs an absolute path"});
+  CHECK(Errors(WithKey("[global]\n", "data_dir = ./mpp")) ==
+        std::vector<std::string>{"bad.ini:2: data_dir: needs an absolute path"});
+  CHECK(Errors(WithKey("[global]\n", "data_dir =")) ==
+        std::vector<std::string>{"bad.ini:2: data_dir: needs an absolute path"});
+  CHECK(Errors(WithKey("[global]\n", "data_dir = /var/lib/mpp\ndata_dir = /srv/mpp")) ==
+        std::vector<std::string>{"bad.ini:3: duplicate key 'data_dir' (first at line 2)"});
+  CHECK(Errors(WithKey("[pool main]\n", "data_dir = /var/lib/mpp")) ==
+        std::vector<std::string>{"bad.ini:3: unknown key 'data_dir' in [pool main]"});
+}
+
+TEST_CASE("Config: data_dir may be state_dir: the pool memory has a name of its own there") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(WithKey("[global]\n", "state_dir = /srv/mpp\ndata_dir = /srv/mpp"), "good.ini", &cfg,
+                      &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.data_dir == cfg.state_dir);
+  const std::string memory = PoolMemoryPath(cfg.data_dir);
+  CHECK(memory != StateFilePath(cfg.state_dir));
+  CHECK(memory != ControlSocketPath(cfg.state_dir));
+  CHECK(memory != LockFilePath(cfg.state_dir));
+  // Track files are TRACK_DIR/VS/NODE: never a file directly in state_dir.
+  CHECK(memory != TrackDirPath(cfg.state_dir));
 }
 
 TEST_CASE("Config: a duration of any length is refused above its bound, never overflows") {
