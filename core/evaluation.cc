@@ -465,6 +465,16 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
       continue;
     }
     if (!pe_.elected || !ne.polled) continue;  // stays UNKNOWN until known
+    if (!ne.diverged.empty()) {
+      // It has transactions the ACTIVE lacks: never attached, never a
+      // STANDBY, until an operator rebuilds it. Not a healthy round either:
+      // once cleared, it comes back after recover_after of them.
+      ne.healthy_rounds = 0;
+      ne.status = MaxStatus(ne.status, Status::kCritical);
+      ne.reason = "diverged: " + ne.diverged;
+      SetState(n, State::kFail, TransitionCause::kHealth, ne.reason);
+      continue;
+    }
     if (ne.demoted) {
       bool auto_ok = pool_.demoted_recovery == DemotedRecovery::kAuto &&
                      ne.healthy_rounds >= pool_.recover_after;
@@ -477,9 +487,11 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
     if (level >= pool_.failover_at) {
       SetState(n, State::kFail, TransitionCause::kHealth,
                std::string("failing: ") + (ne.reason.empty() ? StatusName(level) : ne.reason));
-    } else if (ne.state == State::kFail && ne.healthy_rounds < pool_.recover_after) {
-      // anti-flap: a failed standby comes back after recover_after good rounds
+    } else if (ne.state == State::kFail && ne.healthy_rounds < pool_.recover_after && !(ne.attached && healthy)) {
+      // anti-flap: a failed standby comes back after recover_after good
+      // rounds, unless its trouble was our own re-pointing of it
     } else {
+      ne.attached = false;
       SetState(n, State::kStandby, TransitionCause::kHealth,
                ne.state == State::kFail ? "recovered" : "standby");
     }
@@ -551,6 +563,13 @@ void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, Command
     case Command::kRecover:
       if (ne.state != State::kFail) {
         res->message = cmd.node + " is " + StateName(ne.state) + ", not FAIL: nothing to recover";
+        return;
+      }
+      if (pc.manage_replication && (ne.demoted || !ne.diverged.empty())) {
+        // One command per purpose: where MPP attaches replicas, taking a
+        // node back means attaching it, after the divergence check.
+        res->message = "pool " + pc.name + " manages replication: `mppctl rejoin " + cmd.node + "` attaches " +
+                       cmd.node + " to the ACTIVE once its data is checked";
         return;
       }
       ne.demoted = false;
@@ -636,6 +655,7 @@ void UpdateHealth(const PoolConfig& pool, const PollResult& in, NodeEval* n) {
   if (PollFailed(poll.outcome)) {
     ++n->failed_polls;
     n->clean_polls = 0;
+    n->attached = false;  // failing again: the next recovery waits as usual
   } else if (poll.outcome == PollOutcome::kOk) {
     ++n->clean_polls;
     if (n->clean_polls >= pool.recover_after) n->failed_polls = 0;
@@ -658,6 +678,7 @@ std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, in
   if (n.state != State::kStandby) return std::string("is ") + StateName(n.state);
   if (n.offline) return "OFFLINE";
   if (n.demoted) return "demoted";
+  if (!n.diverged.empty()) return "diverged: " + n.diverged;
   if (Unpolled(n)) return "not polled this round (a monitor problem)";
   if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
   if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
@@ -872,6 +893,21 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
     for (int n : cfg.pools[p].nodes)
       if (static_cast<size_t>(n) < in.polls.size())
         UpdateHealth(cfg.pools[p], in.polls[static_cast<size_t>(n)], &ev.nodes[static_cast<size_t>(n)]);
+
+  for (size_t n = 0; n < ev.nodes.size() && n < in.topology.size(); ++n) {
+    NodeEval& ne = ev.nodes[n];
+    const TopologyFacts& f = in.topology[n];
+    ne.diverged = f.diverged;
+    ne.topology_error = f.error;
+    if (f.rejoined) ne.attached = true;
+    if (f.rejoined && ne.demoted) {
+      // Attached after the divergence check: what `recover` asks an
+      // operator to vouch for has been proven.
+      ne.demoted = false;
+      ne.healthy_rounds = 0;
+      ne.state_reason = "rejoined as a replica of the ACTIVE";
+    }
+  }
 
   for (const Command& c : in.commands) {
     CommandResult r;

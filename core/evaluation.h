@@ -37,6 +37,14 @@ struct NodeEval {
   // This round only: why the monitor could not poll the node (its own
   // fault); empty when it could. The node then keeps what it had.
   std::string monitor_error;
+  // From the topology worker (TopologyFacts): why the node has diverged
+  // from the ACTIVE ("" when it is not known to), and its last failed step.
+  std::string diverged;
+  std::string topology_error;
+  // Attached to the ACTIVE by the worker, after the divergence check, since
+  // it became FAIL: its condition was the re-pointing itself, so its first
+  // healthy round makes it STANDBY without the recover_after wait.
+  bool attached = false;
 };
 
 enum class TransitionCause { kElection, kFailover, kFailback, kSwitchover, kHealth, kOperator };
@@ -90,12 +98,22 @@ struct CommandResult {
   std::string message;
 };
 
+// What the worker that makes the databases follow the decision
+// (mppstate/topology_worker.h) found out about a node: facts the polls
+// cannot see.
+struct TopologyFacts {
+  std::string diverged;   // why it has diverged from the ACTIVE; "" when not known to
+  std::string error;      // its last failed step; "" since a success
+  bool rejoined = false;  // attached to the ACTIVE after a clean divergence check, since the last round
+};
+
 struct RoundInput {
   int64_t now_ms = 0;   // wall clock: time_ms and since_ms only
   int64_t mono_ms = 0;  // monotonic clock (never steps): every duration
   std::vector<PollResult> polls;  // like Config::nodes
   bool isolated = false;          // no checkpoint answered
   std::vector<Command> commands;
+  std::vector<TopologyFacts> topology;  // like Config::nodes, or empty: nothing known
 };
 
 // The evaluation before the first round. memory: the pool memory of the

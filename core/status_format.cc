@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "common/address_text.h"
+#include "core/topology.h"
 
 namespace mpp {
 namespace {
@@ -77,6 +78,19 @@ std::string StatusTable(const Config& cfg, const Evaluation& ev, int64_t now_ms)
       out += ne.reason.empty() ? "-" : Printable(ne.reason);
       out += "\n";
     }
+    // Where MPP makes the databases follow the decision: what it wants of
+    // each node, what the last poll saw, and the last step that failed.
+    if (!pool.manage_read_only && !pool.manage_replication) continue;
+    snprintf(line, sizeof line, "  %-12s %-36s %-44s  %s\n", "NODE", "WANTS", "SEES", "LAST ERROR");
+    out += line;
+    for (int n : pool.nodes) {
+      const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
+      snprintf(line, sizeof line, "  %-12s %-36s %-44s  ", cfg.nodes[static_cast<size_t>(n)].name.c_str(),
+               WantedTopology(cfg, ev, n).c_str(), SeenTopology(cfg, ev, n).c_str());
+      out += line;
+      out += ne.topology_error.empty() ? "-" : Printable(ne.topology_error);
+      out += "\n";
+    }
   }
   for (size_t v = 0; v < cfg.vss.size(); ++v) {
     const VsConfig& vs = cfg.vss[v];
@@ -112,7 +126,10 @@ std::string StatusJson(const Config& cfg, const Evaluation& ev) {
              ",\"lag\":" + (ne.last.repl.configured && ne.last.repl.lag_s >= 0 ? std::to_string(ne.last.repl.lag_s) : "null") +
              ",\"since_ms\":" + std::to_string(ne.since_ms) + ",\"reason\":" + JsonString(ne.reason) +
              ",\"read_only\":" + (ne.last.outcome == PollOutcome::kOk ? (ne.last.read_only ? "true" : "false") : "null") +
-             ",\"poll\":" + JsonString(PollOutcomeName(ne.last.outcome)) + "}";
+             ",\"poll\":" + JsonString(PollOutcomeName(ne.last.outcome)) +
+             ",\"wanted\":" + JsonString(WantedTopology(cfg, ev, n)) +
+             ",\"seen\":" + JsonString(SeenTopology(cfg, ev, n)) +
+             ",\"topology_error\":" + JsonString(ne.topology_error) + "}";
     }
     out += "]}";
   }

@@ -1,0 +1,94 @@
+#include "core/gtid_divergence.h"
+
+#include <map>
+#include <utility>
+
+namespace mpp {
+namespace {
+
+bool ParseNumber(const std::string& s, uint64_t max, uint64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (max - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+bool ParseGtidList(const std::string& text, std::vector<Gtid>* out) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    size_t b = start, e = end;
+    while (b < e && IsBlank(text[b])) ++b;
+    while (e > b && IsBlank(text[e - 1])) --e;
+    std::string item = text.substr(b, e - b);
+    if (item.empty()) {
+      // Only an empty list may be empty: "0-1-1,,0-2-2" is malformed.
+      if (end < text.size() || start > 0) return false;
+    } else {
+      size_t d1 = item.find('-');
+      size_t d2 = d1 == std::string::npos ? d1 : item.find('-', d1 + 1);
+      uint64_t domain = 0, server = 0, seq = 0;
+      if (d2 == std::string::npos || !ParseNumber(item.substr(0, d1), UINT32_MAX, &domain) ||
+          !ParseNumber(item.substr(d1 + 1, d2 - d1 - 1), UINT32_MAX, &server) ||
+          !ParseNumber(item.substr(d2 + 1), UINT64_MAX, &seq))
+        return false;
+      out->push_back(Gtid{static_cast<uint32_t>(domain), static_cast<uint32_t>(server), seq});
+    }
+    if (end == text.size()) break;
+    start = end + 1;
+  }
+  return true;
+}
+
+std::string GtidText(const Gtid& g) {
+  return std::to_string(g.domain) + "-" + std::to_string(g.server_id) + "-" + std::to_string(g.seq);
+}
+
+std::string GtidListText(const std::vector<Gtid>& list) {
+  std::string out;
+  for (const Gtid& g : list) out += (out.empty() ? "" : ",") + GtidText(g);
+  return out;
+}
+
+std::vector<Gtid> LastGtidPerDomain(const std::vector<Gtid>& binlog_pos, const std::vector<Gtid>& slave_pos) {
+  std::map<uint32_t, Gtid> last;
+  for (const Gtid& g : binlog_pos) {
+    auto it = last.find(g.domain);
+    if (it == last.end() || g.seq > it->second.seq) last[g.domain] = g;
+  }
+  for (const Gtid& g : slave_pos) {
+    auto it = last.find(g.domain);
+    if (it == last.end() || g.seq > it->second.seq) last[g.domain] = g;
+  }
+  std::vector<Gtid> out;
+  for (const auto& [domain, g] : last) out.push_back(g);
+  return out;
+}
+
+std::string WhyDiverged(const std::vector<Gtid>& node_last, const std::vector<Gtid>& active_binlog_state,
+                        const std::string& active_name) {
+  std::map<std::pair<uint32_t, uint32_t>, uint64_t> have;  // (domain, server_id) -> last sequence
+  for (const Gtid& g : active_binlog_state) {
+    uint64_t& seq = have[{g.domain, g.server_id}];
+    if (g.seq > seq) seq = g.seq;
+  }
+  for (const Gtid& g : node_last) {
+    if (g.seq == 0) continue;  // nothing in that domain yet
+    auto it = have.find({g.domain, g.server_id});
+    if (it == have.end() || it->second < g.seq) return GtidText(g) + " is not in " + active_name + "'s binlog";
+  }
+  return "";
+}
+
+}  // namespace mpp

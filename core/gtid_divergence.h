@@ -1,0 +1,50 @@
+// Whether a node has a transaction that another lacks, exactly, from their
+// MariaDB GTID positions: the check before a node is attached to the ACTIVE
+// (doc/replication.md, "Divergence").
+//
+// A GTID is (domain, server_id, sequence). Comparing sequence numbers per
+// domain is not enough: a node whose last GTID is 0-1-57 has diverged from
+// an ACTIVE whose last is 0-2-57, although the numbers are equal. So each
+// of the node's last GTIDs must be in the ACTIVE's binary log: the ACTIVE's
+// gtid_binlog_state (the last GTID of every domain and server_id in its
+// binlog) must hold the same domain and server_id with at least that
+// sequence number. Within a domain a server writes in sequence order and a
+// replica applies in that order (gtid_strict_mode), so that proves the
+// ACTIVE has it.
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+namespace mpp {
+
+struct Gtid {
+  uint32_t domain = 0;
+  uint32_t server_id = 0;
+  uint64_t seq = 0;
+};
+
+// "0-1-100,1-2-7" (blanks and newlines around the commas allowed, as the
+// server prints them). Returns false on malformed text.
+bool ParseGtidList(const std::string& text, std::vector<Gtid>* out);
+
+// "0-1-100".
+std::string GtidText(const Gtid& g);
+std::string GtidListText(const std::vector<Gtid>& list);
+
+// The last GTID of each domain that a node has, from its gtid_binlog_pos
+// (what it wrote or logged) and gtid_slave_pos (what it applied as a
+// replica): per domain the one with the higher sequence number, the binlog's
+// on a tie.
+std::vector<Gtid> LastGtidPerDomain(const std::vector<Gtid>& binlog_pos, const std::vector<Gtid>& slave_pos);
+
+// Why a node whose last GTIDs are node_last has diverged from an ACTIVE whose
+// gtid_binlog_state is active_binlog_state, as "0-1-57 is not in db2's
+// binlog"; "" when it has nothing the ACTIVE lacks.
+std::string WhyDiverged(const std::vector<Gtid>& node_last, const std::vector<Gtid>& active_binlog_state,
+                        const std::string& active_name);
+
+}  // namespace mpp

@@ -1,0 +1,57 @@
+// The desired topology of each pool, derived from a round's decision, and
+// the next safe steps towards it (doc/replication.md):
+//   - the ACTIVE is writable and, with manage_replication, replicates from
+//     nobody;
+//   - every other node that answers is read_only (manage_read_only, which
+//     manage_replication implies);
+//   - with manage_replication, every node that should be a STANDBY
+//     replicates from the ACTIVE by GTID.
+// A plan holds only steps the last polls show are needed, in the order they
+// must be taken: the fences of a pool, then the promotion of its ACTIVE,
+// then the attachments. The worker that runs them (mppstate/
+// topology_worker.h) skips the rest of a pool's plan after a failed fence or
+// promotion, so no node is made writable while another still is; the next
+// round plans again from fresh polls, until the databases match.
+// Thread-safety: pure functions over values.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/evaluation.h"
+
+namespace mpp {
+
+enum class TopologyStepKind {
+  kFence,             // read_only ON and client sessions killed
+  kPromote,           // the ACTIVE made writable (and, managed, replicating from nobody)
+  kAttach,            // a node pointed at the ACTIVE, after the divergence check
+  kStartReplication,  // a replica of the ACTIVE whose threads stopped without an error
+};
+
+const char* TopologyStepName(TopologyStepKind k);
+
+struct TopologyStep {
+  TopologyStepKind kind = TopologyStepKind::kFence;
+  int pool = -1;
+  int node = -1;
+  int source = -1;                // kAttach, kStartReplication: the ACTIVE
+  bool stop_replication = false;  // kPromote: manage_replication
+  std::string why;                // what the polls showed, for the log
+};
+
+// The steps for every pool of cfg with manage_read_only (or
+// manage_replication) and an ACTIVE; none while the monitor is isolated.
+std::vector<TopologyStep> PlanTopology(const Config& cfg, const Evaluation& ev);
+
+// What MPP wants of node, for mppctl status ("writable, replicates from
+// nobody", "read_only, replica of db2"); "" when its pool leaves the
+// databases alone.
+std::string WantedTopology(const Config& cfg, const Evaluation& ev, int node);
+
+// What the last poll of node saw ("read_only, replica of db2 (IO yes, SQL
+// yes)", "unreachable: refused").
+std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node);
+
+}  // namespace mpp

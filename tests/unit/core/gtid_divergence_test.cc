@@ -1,0 +1,152 @@
+// GTID lists and the divergence check (core/gtid_divergence.h).
+#include "core/gtid_divergence.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+namespace mpp {
+namespace {
+
+std::vector<Gtid> Parse(const std::string& text) {
+  std::vector<Gtid> out;
+  bool ok = ParseGtidList(text, &out);
+  INFO("text: '" << text << "'");
+  REQUIRE(ok);
+  return out;
+}
+
+bool Malformed(const std::string& text) {
+  std::vector<Gtid> out;
+  return !ParseGtidList(text, &out);
+}
+
+TEST_CASE("GTID: an empty list parses to nothing") {
+  CHECK(Parse("").empty());
+  CHECK(Parse("   ").empty());
+  CHECK(Parse("\n").empty());
+}
+
+TEST_CASE("GTID: one GTID parses to its three numbers") {
+  std::vector<Gtid> l = Parse("0-1-100");
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].domain == 0);
+  CHECK(l[0].server_id == 1);
+  CHECK(l[0].seq == 100);
+}
+
+TEST_CASE("GTID: several GTIDs parse in the order given") {
+  std::vector<Gtid> l = Parse("0-1-100,1-2-7,5-3-0");
+  REQUIRE(l.size() == 3);
+  CHECK(GtidText(l[0]) == "0-1-100");
+  CHECK(GtidText(l[1]) == "1-2-7");
+  CHECK(GtidText(l[2]) == "5-3-0");
+}
+
+TEST_CASE("GTID: blanks and newlines around the commas are allowed, as the server prints them") {
+  CHECK(GtidListText(Parse("0-1-100,\n1-2-7")) == "0-1-100,1-2-7");
+  CHECK(GtidListText(Parse(" 0-1-100 , 1-2-7 ")) == "0-1-100,1-2-7");
+  CHECK(GtidListText(Parse("0-1-100,\r\n\t1-2-7\n")) == "0-1-100,1-2-7");
+}
+
+TEST_CASE("GTID: malformed pieces are refused") {
+  for (const char* text : {"0-1", "0", "0-1-", "-1-2", "0--2", "0-1-2-3", "a-1-2", "0-b-2", "0-1-c", "0-1-2x",
+                           "0-1-+2", "0-1--2", "0 -1-2", "0-1- 2", "0-1-2,,1-2-3", ",0-1-2", "0-1-2,", ",", "0-1-2;1-2-3",
+                           "0.1.2"}) {
+    INFO("text: '" << text << "'");
+    CHECK(Malformed(text));
+  }
+}
+
+TEST_CASE("GTID: domain and server_id are 32-bit, the sequence number 64-bit") {
+  std::vector<Gtid> l = Parse("4294967295-4294967295-18446744073709551615");
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].domain == 4294967295u);
+  CHECK(l[0].server_id == 4294967295u);
+  CHECK(l[0].seq == 18446744073709551615ull);
+  CHECK(GtidText(l[0]) == "4294967295-4294967295-18446744073709551615");
+  CHECK(Malformed("4294967296-1-1"));
+  CHECK(Malformed("0-4294967296-1"));
+  CHECK(Malformed("0-1-18446744073709551616"));
+  CHECK(Malformed("0-1-99999999999999999999"));
+}
+
+TEST_CASE("GTID: the texts of a GTID and of a list") {
+  CHECK(GtidText(Gtid{0, 1, 57}) == "0-1-57");
+  CHECK(GtidListText({}) == "");
+  CHECK(GtidListText({Gtid{0, 1, 57}}) == "0-1-57");
+  CHECK(GtidListText({Gtid{0, 1, 57}, Gtid{2, 3, 4}}) == "0-1-57,2-3-4");
+}
+
+TEST_CASE("GTID: the last GTID per domain takes the higher sequence of binlog and slave pos") {
+  // An ex-writer: its binlog has what it wrote; a replica: its slave pos
+  // has what it applied; per domain the later one counts.
+  std::vector<Gtid> last = LastGtidPerDomain(Parse("0-1-57,1-1-3"), Parse("0-2-60,1-2-2,2-2-9"));
+  CHECK(GtidListText(last) == "0-2-60,1-1-3,2-2-9");
+  CHECK(GtidListText(LastGtidPerDomain(Parse("0-1-57"), {})) == "0-1-57");
+  CHECK(GtidListText(LastGtidPerDomain({}, Parse("0-2-57"))) == "0-2-57");
+  CHECK(LastGtidPerDomain({}, {}).empty());
+}
+
+TEST_CASE("GTID: on a tie of sequence numbers the binlog's GTID is the last") {
+  CHECK(GtidListText(LastGtidPerDomain(Parse("0-1-57"), Parse("0-2-57"))) == "0-1-57");
+}
+
+TEST_CASE("Divergence: a node behind the ACTIVE has not diverged") {
+  CHECK(WhyDiverged(Parse("0-1-40"), Parse("0-1-50"), "db2") == "");
+  // The ACTIVE took over at 50 and wrote on with its own server_id.
+  CHECK(WhyDiverged(Parse("0-1-50"), Parse("0-1-50,0-2-57"), "db2") == "");
+  CHECK(WhyDiverged(Parse("0-1-40"), Parse("0-1-50,0-2-57"), "db2") == "");
+}
+
+TEST_CASE("Divergence: a node equal to the ACTIVE has not diverged") {
+  CHECK(WhyDiverged(Parse("0-1-50"), Parse("0-1-50"), "db2") == "");
+  CHECK(WhyDiverged(Parse("0-2-57,1-1-3"), Parse("0-1-50,0-2-57,1-1-3"), "db2") == "");
+}
+
+TEST_CASE("Divergence: a node with a transaction the ACTIVE lacks has diverged") {
+  // The old writer committed 51..57 that never reached the new one.
+  CHECK(WhyDiverged(Parse("0-1-57"), Parse("0-1-50"), "db2") == "0-1-57 is not in db2's binlog");
+  CHECK(WhyDiverged(Parse("0-1-57"), Parse("0-1-50,0-2-60"), "db2") == "0-1-57 is not in db2's binlog");
+}
+
+TEST_CASE("Divergence: the same sequence number from another server_id has diverged") {
+  // A per-domain sequence comparison sees 57 == 57 and misses this.
+  CHECK(WhyDiverged(Parse("0-1-57"), Parse("0-1-50,0-2-57"), "db2") == "0-1-57 is not in db2's binlog");
+  CHECK(WhyDiverged(Parse("0-3-57"), Parse("0-2-57"), "db2") == "0-3-57 is not in db2's binlog");
+}
+
+TEST_CASE("Divergence: a domain the ACTIVE lacks has diverged") {
+  CHECK(WhyDiverged(Parse("0-1-50,7-1-1"), Parse("0-1-50"), "db2") == "7-1-1 is not in db2's binlog");
+  CHECK(WhyDiverged(Parse("0-1-1"), {}, "db2") == "0-1-1 is not in db2's binlog");
+}
+
+TEST_CASE("Divergence: domains the node lacks are fine") {
+  CHECK(WhyDiverged(Parse("0-1-50"), Parse("0-1-50,1-2-9,2-3-4"), "db2") == "");
+  CHECK(WhyDiverged({}, Parse("0-1-50"), "db2") == "");
+  CHECK(WhyDiverged({}, {}, "db2") == "");
+}
+
+TEST_CASE("Divergence: a GTID with sequence 0 is nothing written") {
+  CHECK(WhyDiverged(Parse("0-1-0"), {}, "db2") == "");
+  CHECK(WhyDiverged(Parse("0-9-0,1-1-5"), Parse("1-1-5"), "db2") == "");
+}
+
+TEST_CASE("Divergence: the message names the first GTID missing and the ACTIVE") {
+  CHECK(WhyDiverged(Parse("0-1-57,1-1-9"), Parse("0-1-50,0-2-57,1-1-3"), "db2") == "0-1-57 is not in db2's binlog");
+  CHECK(WhyDiverged(Parse("0-1-50,1-1-9"), Parse("0-1-50,0-2-57,1-1-3"), "db3") == "1-1-9 is not in db3's binlog");
+}
+
+TEST_CASE("Divergence: from the servers' variables to the verdict") {
+  // db1, the old writer, wrote up to 0-1-57; db2 had received up to 50
+  // and, promoted, wrote 51..57 itself.
+  std::vector<Gtid> db1 = LastGtidPerDomain(Parse("0-1-57"), Parse(""));
+  CHECK(WhyDiverged(db1, Parse("0-1-50,0-2-57"), "db2") == "0-1-57 is not in db2's binlog");
+  // db3, a replica of db1 that had applied up to 50, has not diverged.
+  std::vector<Gtid> db3 = LastGtidPerDomain(Parse("0-1-50"), Parse("0-1-50"));
+  CHECK(WhyDiverged(db3, Parse("0-1-50,0-2-57"), "db2") == "");
+}
+
+}  // namespace
+}  // namespace mpp

@@ -1,0 +1,459 @@
+// The desired topology and the plan towards it (core/topology.h), on
+// evaluations made by the real core from simulated polls.
+#include "core/topology.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/unit/core/eval_sim.h"
+
+namespace mpp {
+namespace {
+
+// What the config parser sets for `manage_replication = yes` (which implies
+// manage_read_only) and `rejoin = ...`.
+void ManageReplication(Sim& s, RejoinMode rejoin = RejoinMode::kManual) {
+  for (PoolConfig& p : s.cfg.pools) {
+    p.manage_read_only = true;
+    p.manage_replication = true;
+    p.rejoin = rejoin;
+  }
+}
+
+// The plan as one line: "fence db2; promote db1 (stop replication);
+// attach db3 -> db1".
+std::string PlanText(const Sim& s) {
+  std::string out;
+  for (const TopologyStep& st : PlanTopology(s.cfg, s.ev)) {
+    out += out.empty() ? "" : "; ";
+    out += std::string(TopologyStepName(st.kind)) + " " + s.cfg.nodes[static_cast<size_t>(st.node)].name;
+    if (st.source >= 0) out += " -> " + s.cfg.nodes[static_cast<size_t>(st.source)].name;
+    if (st.stop_replication) out += " (stop replication)";
+  }
+  return out;
+}
+
+const TopologyStep* FindStep(const std::vector<TopologyStep>& plan, TopologyStepKind kind, int node) {
+  for (const TopologyStep& st : plan)
+    if (st.kind == kind && st.node == node) return &st;
+  return nullptr;
+}
+
+std::string Wanted(const Sim& s, const std::string& node) { return WantedTopology(s.cfg, s.ev, s.Node(node)); }
+std::string Seen(const Sim& s, const std::string& node) { return SeenTopology(s.cfg, s.ev, s.Node(node)); }
+
+// db1 ACTIVE, the others its healthy STANDBYs.
+void Elected(Sim& s) {
+  s.HealthyPool();
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+}
+
+// db1 died and db2 took over; every survivor still replicates from db1
+// (what the databases look like before MPP has changed anything).
+void FailedOver(Sim& s) {
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db1") = Sim::Failed();
+  for (size_t i = 1; i < s.world.size(); ++i) s.world[i] = Sim::SourceLost(s.world[i]);
+  s.Rounds(2);
+  REQUIRE(s.St("db2") == State::kActive);
+  REQUIRE(s.St("db1") == State::kFail);
+  REQUIRE(s.N("db1").demoted);
+}
+
+TEST_CASE("Topology: the step names") {
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kFence)) == "fence");
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kPromote)) == "promote");
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kAttach)) == "attach");
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kStartReplication)) == "start replication");
+}
+
+TEST_CASE("Topology: a pool without manage_read_only is left alone") {
+  Sim s(PoolConfigText(3));
+  Elected(s);
+  s.W("db1").read_only = true;
+  s.W("db2").read_only = false;
+  s.W("db3") = s.Writer();
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  CHECK(Wanted(s, "db1") == "");
+  CHECK(Wanted(s, "db2") == "");
+  // What it sees is still shown.
+  CHECK(Seen(s, "db1") == "read_only, replicates from nobody");
+  CHECK(Seen(s, "db2") == "writable, replica of db1 (IO yes, SQL yes)");
+}
+
+TEST_CASE("Topology: only the pools that manage read_only get steps") {
+  Sim s(
+      "[global]\ninterval = 1s\n"
+      "[pool a]\nnodes = db1, db2\nmanage_read_only = yes\n"
+      "[pool b]\nnodes = db3, db4\n"
+      "[node db1]\naddress = 127.0.0.1:3301\n[node db2]\naddress = 127.0.0.1:3302\n"
+      "[node db3]\naddress = 127.0.0.1:3303\n[node db4]\naddress = 127.0.0.1:3304\n"
+      "[vs wa]\naddress = 192.0.2.10:3306\npool = a\nrole = rw\n"
+      "[vs wb]\naddress = 192.0.2.11:3306\npool = b\nrole = rw\n");
+  s.W("db1") = s.Writer();
+  s.W("db2") = s.Replica("db1");
+  s.W("db3") = s.Writer();
+  s.W("db4") = s.Replica("db3");
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  REQUIRE(s.St("db3") == State::kActive);
+  s.W("db2").read_only = false;
+  s.W("db4").read_only = false;
+  s.Round();
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].kind == TopologyStepKind::kFence);
+  CHECK(plan[0].pool == s.cfg.FindPool("a"));
+  CHECK(plan[0].node == s.Node("db2"));
+  CHECK(Wanted(s, "db2") == "read_only");
+  CHECK(Wanted(s, "db4") == "");
+}
+
+TEST_CASE("Topology: nothing is planned before a node is ACTIVE") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  ManageReplication(s);
+  s.W("db1") = s.Writer();
+  s.W("db2") = s.Writer();  // writable, and nobody to defer to yet
+  s.W("db3") = PollResult();  // not polled yet: the first election waits
+  s.Round();
+  REQUIRE(s.ActiveCount() == 0);
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  CHECK(Wanted(s, "db1") == "nothing until a node is ACTIVE");
+  CHECK(Wanted(s, "db2") == "nothing until a node is ACTIVE");
+  CHECK(Seen(s, "db2") == "writable, replicates from nobody");
+  CHECK(Seen(s, "db3") == "not polled yet");
+}
+
+TEST_CASE("Topology: nothing is planned while the monitor is isolated") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  Elected(s);
+  s.W("db2").read_only = false;
+  s.Round();
+  CHECK(PlanText(s) == "fence db2");
+  s.Isolated();
+  REQUIRE(s.ev.isolated);
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  s.Round();  // the checkpoints answer again
+  CHECK(PlanText(s) == "fence db2");
+}
+
+TEST_CASE("Topology: a writable node that is not the ACTIVE is fenced") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  Elected(s);
+  s.W("db3") = s.Writer();
+  s.Round();
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].kind == TopologyStepKind::kFence);
+  CHECK(plan[0].pool == 0);
+  CHECK(plan[0].node == s.Node("db3"));
+  CHECK(plan[0].source == -1);
+  CHECK(plan[0].why == "db3 is writable and not the ACTIVE db1");
+  CHECK(Wanted(s, "db1") == "writable");
+  CHECK(Wanted(s, "db3") == "read_only");
+  CHECK(Seen(s, "db3") == "writable, replicates from nobody");
+}
+
+TEST_CASE("Topology: a node whose poll did not answer is not fenced") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  Elected(s);
+  s.W("db2").read_only = false;
+  s.W("db3").read_only = false;
+  s.Round();
+  REQUIRE(PlanText(s) == "fence db2; fence db3");
+  // db2's query fails halfway (what it read is not trusted); the monitor
+  // cannot poll db3 at all, so its last poll, writable, is old news.
+  s.W("db2") = Sim::Failed(PollOutcome::kQueryError);
+  s.W("db2").read_only = false;
+  s.W("db3") = Sim::MonitorError();
+  s.Round();
+  REQUIRE_FALSE(s.N("db3").last.read_only);
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  CHECK(Seen(s, "db2") == "unreachable: query failed");
+  CHECK(Seen(s, "db3") == "not polled (a monitor problem)");
+}
+
+TEST_CASE("Topology: a read_only ACTIVE is promoted after the fences, in order") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  Elected(s);
+  s.W("db1").read_only = true;
+  s.W("db2").read_only = false;
+  s.W("db3").read_only = false;
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  CHECK(PlanText(s) == "fence db2; fence db3; promote db1");
+  REQUIRE(plan.size() == 3);
+  CHECK(plan[2].why == "db1 is the ACTIVE and read_only");
+  CHECK_FALSE(plan[2].stop_replication);
+  // Fenced: only the promotion is left.
+  s.W("db2").read_only = true;
+  s.W("db3").read_only = true;
+  s.Round();
+  CHECK(PlanText(s) == "promote db1");
+  s.W("db1").read_only = false;
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+}
+
+TEST_CASE("Topology: the ACTIVE's promotion waits for an answer from it") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  Elected(s);
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);  // one failure: still ACTIVE
+  s.W("db3").read_only = false;
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  CHECK(PlanText(s) == "fence db3");  // fences never wait
+  CHECK(Seen(s, "db1") == "unreachable: timeout");
+}
+
+TEST_CASE("Topology: without manage_replication the replication is left alone") {
+  Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
+  FailedOver(s);
+  // db2 is ACTIVE, read_only, and a replica of the dead db1; db3 too.
+  CHECK(PlanText(s) == "promote db2");
+  CHECK(Wanted(s, "db2") == "writable");
+  CHECK(Wanted(s, "db3") == "read_only");
+  // Writable, it needs nothing, though it still replicates from db1.
+  s.W("db2").read_only = false;
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+}
+
+TEST_CASE("Topology: after a failover the ACTIVE stops replicating and the others follow it") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  FailedOver(s);
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  CHECK(PlanText(s) == "promote db2 (stop replication); attach db3 -> db2");
+  const TopologyStep* promote = FindStep(plan, TopologyStepKind::kPromote, s.Node("db2"));
+  REQUIRE(promote != nullptr);
+  CHECK(promote->why == "db2 is the ACTIVE and read_only, replicating from 127.0.0.1:3301");
+  const TopologyStep* attach = FindStep(plan, TopologyStepKind::kAttach, s.Node("db3"));
+  REQUIRE(attach != nullptr);
+  CHECK(attach->source == s.Node("db2"));
+  CHECK(attach->why == "db3 replicates from 127.0.0.1:3301, not from the ACTIVE db2");
+  CHECK(Wanted(s, "db2") == "writable, replicates from nobody");
+  CHECK(Wanted(s, "db3") == "read_only, replica of db2");
+  CHECK(Seen(s, "db2") == "read_only, replica of db1 (IO connecting, SQL yes)");
+  CHECK(Seen(s, "db1") == "unreachable: connection refused");
+
+  // The steps done: the databases match and nothing is left to do.
+  s.W("db2") = s.Writer();
+  s.W("db3") = s.Replica("db2");
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  CHECK(Seen(s, "db3") == "read_only, replica of db2 (IO yes, SQL yes)");
+}
+
+TEST_CASE("Topology: a writable ACTIVE that replicates is promoted to replicate from nobody") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.W("db1") = s.Replica("db2");  // master-master
+  s.W("db1").read_only = false;
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  CHECK(PlanText(s) == "promote db1 (stop replication)");
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].why == "db1 is the ACTIVE and writable, replicating from 127.0.0.1:3302");
+}
+
+TEST_CASE("Topology: a standby that replicates from nobody is attached to the ACTIVE") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.W("db3") = s.Writer();
+  s.W("db3").read_only = true;
+  s.Round();
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  CHECK(PlanText(s) == "attach db3 -> db1");
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].why == "db3 replicates from nobody, not from the ACTIVE db1");
+  CHECK(Seen(s, "db3") == "read_only, replicates from nobody");
+}
+
+TEST_CASE("Topology: a writable standby of another node is fenced, then attached") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.W("db3") = s.Replica("db2");
+  s.W("db3").read_only = false;
+  s.Round();
+  CHECK(PlanText(s) == "fence db3; attach db3 -> db1");
+}
+
+TEST_CASE("Topology: a replica of the ACTIVE whose threads stopped without an error is started") {
+  for (bool io : {true, false}) {
+    INFO("stopped: " << (io ? "IO" : "SQL"));
+    Sim s(PoolConfigText(3));
+    ManageReplication(s);
+    Elected(s);
+    if (io) s.W("db2").repl.io = IoThread::kNo;
+    else s.W("db2").repl.sql_running = false;
+    s.Round();
+    std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+    CHECK(PlanText(s) == "start replication db2 -> db1");
+    REQUIRE(plan.size() == 1);
+    CHECK(plan[0].why == "db2 replicates from db1 but a thread is stopped");
+    CHECK(Seen(s, "db2") == (io ? "read_only, replica of db1 (IO no, SQL yes)"
+                                : "read_only, replica of db1 (IO yes, SQL no)"));
+  }
+}
+
+TEST_CASE("Topology: a replica of the ACTIVE stopped by an error is left for an operator") {
+  for (bool io : {true, false}) {
+    INFO("error in: " << (io ? "IO" : "SQL"));
+    Sim s(PoolConfigText(3));
+    ManageReplication(s);
+    Elected(s);
+    if (io) {
+      s.W("db2").repl.io = IoThread::kNo;
+      s.W("db2").repl.io_errno = 1236;
+      s.W("db2").repl.io_error = "could not find GTID state requested by slave in any binlog files";
+    } else {
+      s.W("db2").repl.sql_running = false;
+      s.W("db2").repl.sql_errno = 1062;
+      s.W("db2").repl.sql_error = "Duplicate entry '1' for key 'PRIMARY'";
+    }
+    s.Round();
+    CHECK(PlanTopology(s.cfg, s.ev).empty());
+  }
+}
+
+TEST_CASE("Topology: a replica whose IO thread is connecting to the ACTIVE needs nothing") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.W("db2").repl.io = IoThread::kConnecting;
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+}
+
+TEST_CASE("Topology: a demoted ex-writer under rejoin = manual is fenced but not attached") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s, RejoinMode::kManual);
+  FailedOver(s);
+  s.W("db1") = s.Writer();  // back after its crash, writable as it was
+  s.Round();
+  REQUIRE(s.St("db1") == State::kFail);
+  CHECK(PlanText(s) == "fence db1; promote db2 (stop replication); attach db3 -> db2");
+  CHECK(Wanted(s, "db1") == "read_only; attached to db2 by `mppctl rejoin`");
+  CHECK(Seen(s, "db1") == "writable, replicates from nobody");
+  // Fenced, it waits for the operator.
+  s.W("db1").read_only = true;
+  s.W("db2") = s.Writer();
+  s.W("db3") = s.Replica("db2");
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+}
+
+TEST_CASE("Topology: a demoted ex-writer under rejoin = auto is fenced, then attached") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s, RejoinMode::kAuto);
+  FailedOver(s);
+  s.W("db1") = s.Writer();
+  s.Round();
+  REQUIRE(s.N("db1").demoted);
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  CHECK(PlanText(s) == "fence db1; promote db2 (stop replication); attach db1 -> db2; attach db3 -> db2");
+  const TopologyStep* attach = FindStep(plan, TopologyStepKind::kAttach, s.Node("db1"));
+  REQUIRE(attach != nullptr);
+  CHECK(attach->why == "db1 replicates from nobody, not from the ACTIVE db2");
+  CHECK(Wanted(s, "db1") == "read_only, replica of db2");
+}
+
+TEST_CASE("Topology: an OFFLINE node is fenced if writable, and never attached") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s, RejoinMode::kAuto);
+  Elected(s);
+  s.Round({Command{Command::kOffline, "", "db3"}});
+  REQUIRE(s.St("db3") == State::kOffline);
+  s.W("db3") = s.Writer();  // an operator works on it
+  s.Round();
+  CHECK(PlanText(s) == "fence db3");
+  CHECK(Wanted(s, "db3") == "read_only; OFFLINE: its replication is left alone");
+  s.W("db3").read_only = true;
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  // Back online, it follows the ACTIVE again.
+  s.Round({Command{Command::kOnline, "", "db3"}});
+  CHECK(PlanText(s) == "attach db3 -> db1");
+}
+
+TEST_CASE("Topology: a node that does not answer is not attached") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.W("db3") = Sim::Failed();
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  s.W("db3") = Sim::MonitorError();
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  s.W("db3") = s.Replica("db2");  // answers again, from the wrong source
+  s.Round();
+  CHECK(PlanText(s) == "attach db3 -> db1");
+}
+
+TEST_CASE("Topology: nothing is planned when the databases match the decision") {
+  for (bool replication : {false, true}) {
+    INFO("manage_replication: " << replication);
+    Sim s(PoolConfigText(4, "manage_read_only = yes\n"));
+    if (replication) ManageReplication(s);
+    Elected(s);
+    s.Round();
+    CHECK(PlanTopology(s.cfg, s.ev).empty());
+    CHECK(Wanted(s, "db1") == (replication ? "writable, replicates from nobody" : "writable"));
+    CHECK(Wanted(s, "db4") == (replication ? "read_only, replica of db1" : "read_only"));
+    CHECK(Seen(s, "db1") == "writable, replicates from nobody");
+    CHECK(Seen(s, "db4") == "read_only, replica of db1 (IO yes, SQL yes)");
+  }
+}
+
+TEST_CASE("Topology: the wanted text of a diverged node") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s, RejoinMode::kAuto);
+  Elected(s);
+  s.ev.nodes[static_cast<size_t>(s.Node("db3"))].diverged = "0-3-57 is not in db1's binlog";
+  CHECK(Wanted(s, "db3") == "read_only; never attached: diverged");
+}
+
+TEST_CASE("Topology: a diverged node is checked again every round, even once it follows the ACTIVE") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s, RejoinMode::kAuto);
+  Elected(s);
+  // Rebuilt and pointed at db1 by an operator: only a clean check of an
+  // attachment may end the divergence, so one is planned.
+  s.ev.nodes[static_cast<size_t>(s.Node("db3"))].diverged = "0-3-57 is not in db1's binlog";
+  CHECK(PlanText(s) == "attach db3 -> db1");
+  // Its IO thread refused by the ACTIVE (1236) is no reason to stop checking.
+  s.W("db3").repl.io = IoThread::kNo;
+  s.W("db3").repl.io_errno = 1236;
+  s.Round();
+  s.ev.nodes[static_cast<size_t>(s.Node("db3"))].diverged = "0-3-57 is not in db1's binlog";
+  CHECK(PlanText(s) == "attach db3 -> db1");
+}
+
+TEST_CASE("Topology: a source outside the pool is shown as the server reports it") {
+  Sim s(PoolConfigText(2, "manage_read_only = yes\n"));
+  Elected(s);
+  PollResult& p = s.W("db2");
+  const char* why = nullptr;
+  REQUIRE(ParseAddress("192.0.2.99:3306", 15, &p.repl.source, &why));
+  p.repl.source_text = "192.0.2.99:3306";
+  p.repl.io = IoThread::kNo;
+  p.repl.sql_running = false;
+  s.Round();
+  CHECK(Seen(s, "db2") == "read_only, replica of 192.0.2.99:3306 (IO no, SQL no)");
+}
+
+}  // namespace
+}  // namespace mpp
