@@ -20,6 +20,7 @@ constexpr char kRequestRecover[] = "recover";          // recover NODE
 constexpr char kRequestOffline[] = "offline";          // offline NODE
 constexpr char kRequestOnline[] = "online";            // online NODE
 constexpr char kRequestSwitchover[] = "switchover";    // switchover POOL [NODE]
+constexpr char kRequestRejoin[] = "rejoin";            // rejoin NODE
 
 // The first line of every reply.
 constexpr char kReplyOk[] = "ok";

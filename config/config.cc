@@ -198,6 +198,9 @@ class Builder {
   const std::string& name_;
   Config* cfg_;
   std::vector<std::string>* errors_;
+  // Set, even to a bad path (reported at its own line): a pool's
+  // manage_replication then does not report it missing as well.
+  bool have_replication_credentials_ = false;
 };
 
 bool Builder::Duration(const Entry& e, int64_t min_ms, int64_t max_ms, int64_t* out) {
@@ -293,16 +296,18 @@ void Builder::Global(const Section& s) {
                k == "max_promote_lag") {
       Error(e.line, k + ": set it in a [pool] section");
     } else if (k == "state_dir" || k == "data_dir" || k == "credentials" || k == "admin_credentials" ||
-               k == "notify") {
+               k == "replication_credentials" || k == "notify") {
+      if (k == "replication_credentials") have_replication_credentials_ = true;
       if (e.value.empty() || e.value[0] != '/') {
         Error(e.line, k + ": needs an absolute path");
         continue;
       }
-      (k == "state_dir"        ? c.state_dir
-       : k == "data_dir"       ? c.data_dir
-       : k == "credentials"    ? c.credentials
-       : k == "notify"         ? c.notify
-                               : c.admin_credentials) = e.value;
+      (k == "state_dir"                 ? c.state_dir
+       : k == "data_dir"                ? c.data_dir
+       : k == "credentials"             ? c.credentials
+       : k == "notify"                  ? c.notify
+       : k == "replication_credentials" ? c.replication_credentials
+                                        : c.admin_credentials) = e.value;
     } else if (k == "switchover_timeout") {
       Duration(e, 100, kMaxWait, &c.switchover_timeout_ms);
     } else if (k == "notify_timeout") {
@@ -387,6 +392,12 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
   p.line = s.line;
   int pool_index = static_cast<int>(cfg_->pools.size());
   bool have_nodes = false;
+  // Where the replication keys were, for the checks that relate them; a bad
+  // manage_replication value is reported once, not again through rejoin.
+  const Entry* read_only_at = nullptr;
+  const Entry* replication_at = nullptr;
+  const Entry* rejoin_at = nullptr;
+  bool replication_bad = false;
   for (const Entry& e : s.entries) {
     int64_t v;
     const std::string& k = e.key;
@@ -427,7 +438,15 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
     } else if (k == "failback") {
       Bool(e, &p.failback);
     } else if (k == "manage_read_only") {
-      Bool(e, &p.manage_read_only);
+      if (Bool(e, &p.manage_read_only)) read_only_at = &e;
+    } else if (k == "manage_replication") {
+      replication_at = &e;
+      replication_bad = !Bool(e, &p.manage_replication);
+    } else if (k == "rejoin") {
+      rejoin_at = &e;
+      if (e.value == "manual") p.rejoin = RejoinMode::kManual;
+      else if (e.value == "auto") p.rejoin = RejoinMode::kAuto;
+      else Error(e.line, "rejoin: '" + e.value + "' is not auto or manual");
     } else if (k == "demoted_recovery") {
       if (e.value == "manual") p.demoted_recovery = DemotedRecovery::kManual;
       else if (e.value == "auto") p.demoted_recovery = DemotedRecovery::kAuto;
@@ -436,6 +455,17 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
       Unknown(e, s);
     }
   }
+  if (p.manage_replication) {
+    // A replica is only re-pointed safely once its old writer is fenced.
+    if (read_only_at != nullptr && !p.manage_read_only)
+      Error(read_only_at->line, "manage_read_only = no contradicts manage_replication = yes, which needs fencing");
+    p.manage_read_only = true;
+    if (!have_replication_credentials_)
+      Error(replication_at->line,
+            "manage_replication = yes needs [global] replication_credentials (the login replicas use)");
+  }
+  if (p.rejoin == RejoinMode::kAuto && !p.manage_replication && !replication_bad)
+    Error(rejoin_at->line, "rejoin = auto needs manage_replication = yes");
   if (p.nodes.empty() && !have_nodes) Error(s.line, "pool '" + s.name + "' has no nodes");
   else if (p.nodes.empty()) Error(s.line, "pool '" + s.name + "' has no valid nodes");
   cfg_->pools.push_back(p);
@@ -582,6 +612,8 @@ bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* 
   if (!ReadConfigFile(path, &cfg, errors)) return false;
   if (!CheckCredentialsFile(cfg.credentials, errors)) return false;
   if (!cfg.admin_credentials.empty() && !CheckCredentialsFile(cfg.admin_credentials, errors)) return false;
+  if (!cfg.replication_credentials.empty() && !CheckCredentialsFile(cfg.replication_credentials, errors))
+    return false;
   *out = cfg;
   return true;
 }

@@ -22,6 +22,9 @@ struct NodeConfig {
 };
 
 enum class DemotedRecovery { kManual, kAuto };
+// Whether a demoted ex-writer is attached to the ACTIVE by itself once it is
+// proven not to have diverged (auto), or only by `mppctl rejoin` (manual).
+enum class RejoinMode { kManual, kAuto };
 
 struct PoolConfig {
   std::string name;
@@ -34,7 +37,11 @@ struct PoolConfig {
   int64_t election_timeout_ms = 10000;
   bool failback = false;
   DemotedRecovery demoted_recovery = DemotedRecovery::kManual;
-  bool manage_read_only = false;
+  bool manage_read_only = false;   // fencing; implied by manage_replication
+  // The databases follow the decision: the ACTIVE replicates from nobody,
+  // every other node from the ACTIVE (doc/replication.md).
+  bool manage_replication = false;
+  RejoinMode rejoin = RejoinMode::kManual;
   int line = 0;
 };
 
@@ -85,6 +92,9 @@ struct Config {
   // Login for fencing (read_only, KILL): needs more privileges than polling.
   // Empty: the same as credentials.
   std::string admin_credentials;
+  // The login replicas use for CHANGE MASTER ([client] user, password);
+  // required when a pool has manage_replication.
+  std::string replication_credentials;
   int64_t switchover_timeout_ms = 10000;  // catch-up wait of a planned switchover
   std::string check_query = "SELECT 1";
   TlsMode tls = TlsMode::kPreferred;

@@ -24,6 +24,8 @@ const char kUsage[] =
     "  offline NODE               take a node out for maintenance (never the ACTIVE)\n"
     "  online NODE                bring it back\n"
     "  switchover POOL [NODE]     planned move of the writer: fence, wait for catch-up, promote\n"
+    "  rejoin NODE                attach a FAIL node to the ACTIVE as a replica, if it has not\n"
+    "                             diverged (manage_replication)\n"
     "  keepalived-conf [--misc]   keepalived virtual_server blocks (FILE_CHECK; --misc: MISC_CHECK)\n"
     "  ldirectord-conf [--perl]   ldirectord configuration (external; --perl: external-perl)\n"
     "  -c FILE                    configuration (default /etc/mpp/mppstate.ini)\n"
@@ -117,6 +119,7 @@ int main(int argc, char** argv) {
   const char* node_request = cmd == "recover"   ? mpp::kRequestRecover
                              : cmd == "offline" ? mpp::kRequestOffline
                              : cmd == "online"  ? mpp::kRequestOnline
+                             : cmd == "rejoin"  ? mpp::kRequestRejoin
                                                 : nullptr;
   if (node_request != nullptr && args.size() == 2) {
     if (cfg.FindNode(args[1]) < 0) {

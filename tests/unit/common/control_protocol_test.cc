@@ -19,6 +19,15 @@ TEST_CASE("ControlProtocol: a request line splits back into its words") {
   CHECK(RequestWords("").empty());
 }
 
+TEST_CASE("ControlProtocol: every request has a word of its own") {
+  const std::vector<std::string> words = {kRequestStatus,  kRequestStatusJson, kRequestRecover, kRequestOffline,
+                                          kRequestOnline,  kRequestSwitchover, kRequestRejoin};
+  for (size_t i = 0; i < words.size(); ++i)
+    for (size_t j = 0; j < i; ++j) CHECK(words[i] != words[j]);
+  CHECK(FormatRequest({kRequestRejoin, "db1"}) == "rejoin db1\n");
+  CHECK(RequestWords("rejoin db1") == std::vector<std::string>{kRequestRejoin, "db1"});
+}
+
 TEST_CASE("ControlProtocol: a reply is ok or error, then its body") {
   bool ok = false;
   std::string body;

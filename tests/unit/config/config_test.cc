@@ -386,5 +386,102 @@ TEST_CASE("Config: whole numbers are parsed strictly at their bounds") {
   CHECK(cfg.vss[0].upper_threshold == 4294967295u);
 }
 
+// The WithKey file with global_lines in [global] and pool_lines in
+// [pool main]: [global] is line 1, then global_lines, then [pool main].
+std::string ReplicationText(const std::string& global_lines, const std::string& pool_lines) {
+  std::string text = WithKey("[pool main]\n", pool_lines);
+  if (!global_lines.empty()) text.insert(std::string("[global]\n").size(), global_lines + "\n");
+  return text;
+}
+
+const char kReplicationCredentials[] = "replication_credentials = /etc/mpp/replication.cnf";
+
+TEST_CASE("Config: manage_replication, rejoin and replication_credentials are off unless set") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK(cfg.replication_credentials.empty());
+  CHECK_FALSE(cfg.pools[0].manage_replication);
+  CHECK(cfg.pools[0].rejoin == RejoinMode::kManual);
+  CHECK_FALSE(cfg.pools[0].manage_read_only);
+  // Without manage_replication, replication_credentials is allowed and unused.
+  REQUIRE(ParseConfig(ReplicationText(kReplicationCredentials, "manage_read_only = yes\nrejoin = manual"),
+                      "good.ini", &cfg, &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.replication_credentials == "/etc/mpp/replication.cnf");
+  CHECK_FALSE(cfg.pools[0].manage_replication);
+  CHECK(cfg.pools[0].manage_read_only);
+  CHECK(cfg.pools[0].rejoin == RejoinMode::kManual);
+}
+
+TEST_CASE("Config: manage_replication = yes implies manage_read_only = yes") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(ReplicationText(kReplicationCredentials, "manage_replication = yes"), "good.ini", &cfg,
+                      &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.pools[0].manage_replication);
+  CHECK(cfg.pools[0].manage_read_only);
+  CHECK(cfg.pools[0].rejoin == RejoinMode::kManual);
+  CHECK(cfg.replication_credentials == "/etc/mpp/replication.cnf");
+  // Saying it too is no contradiction.
+  REQUIRE(ParseConfig(ReplicationText(kReplicationCredentials,
+                                      "manage_read_only = on\nmanage_replication = true\nrejoin = auto"),
+                      "good.ini", &cfg, &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.pools[0].manage_read_only);
+  CHECK(cfg.pools[0].rejoin == RejoinMode::kAuto);
+  // manage_replication = no leaves manage_read_only as it is.
+  REQUIRE(ParseConfig(ReplicationText("", "manage_replication = no"), "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.pools[0].manage_replication);
+  CHECK_FALSE(cfg.pools[0].manage_read_only);
+}
+
+TEST_CASE("Config: manage_read_only = no with manage_replication = yes is refused at the manage_read_only line") {
+  const std::string why = "manage_read_only = no contradicts manage_replication = yes, which needs fencing";
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_read_only = no\nmanage_replication = yes")) ==
+        std::vector<std::string>{"bad.ini:4: " + why});
+  // Whatever the order of the two keys.
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = yes\nfailback = no\n"
+                                                        "manage_read_only = off")) ==
+        std::vector<std::string>{"bad.ini:6: " + why});
+}
+
+TEST_CASE("Config: rejoin takes auto or manual, and auto needs manage_replication") {
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = yes\nrejoin = always")) ==
+        std::vector<std::string>{"bad.ini:5: rejoin: 'always' is not auto or manual"});
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "rejoin = Auto")) ==
+        std::vector<std::string>{"bad.ini:4: rejoin: 'Auto' is not auto or manual"});
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "rejoin = auto")) ==
+        std::vector<std::string>{"bad.ini:4: rejoin = auto needs manage_replication = yes"});
+  CHECK(Errors(ReplicationText("", "manage_read_only = yes\nrejoin = auto\nmanage_replication = no")) ==
+        std::vector<std::string>{"bad.ini:4: rejoin = auto needs manage_replication = yes"});
+  // A bad manage_replication is reported once, not again through rejoin.
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = maybe\nrejoin = auto")) ==
+        std::vector<std::string>{"bad.ini:4: manage_replication: 'maybe' is not yes or no"});
+}
+
+TEST_CASE("Config: manage_replication needs replication_credentials, reported at each pool's key") {
+  const std::string why = "manage_replication = yes needs [global] replication_credentials (the login replicas use)";
+  CHECK(Errors(ReplicationText("", "manage_replication = yes")) == std::vector<std::string>{"bad.ini:3: " + why});
+  CHECK(Errors(ReplicationText("admin_credentials = /etc/mpp/admin.cnf",
+                               "failback = no\nmanage_replication = yes\nrejoin = auto") +
+               "[pool other]\nnodes = db2\nmanage_replication = on\n[node db2]\naddress = 127.0.0.1:3307\n") ==
+        std::vector<std::string>{"bad.ini:5: " + why, "bad.ini:17: " + why});
+  // A replication_credentials that is set but wrong is reported at its own line only.
+  CHECK(Errors(ReplicationText("replication_credentials = replication.cnf", "manage_replication = yes")) ==
+        std::vector<std::string>{"bad.ini:2: replication_credentials: needs an absolute path"});
+  CHECK(Errors(ReplicationText("", "replication_credentials = /etc/mpp/replication.cnf")) ==
+        std::vector<std::string>{"bad.ini:3: unknown key 'replication_credentials' in [pool main]"});
+}
+
+TEST_CASE("Config: every replication error is reported together") {
+  CHECK(Errors(ReplicationText("", "manage_read_only = no\nmanage_replication = yes\nrejoin = sometimes")) ==
+        std::vector<std::string>{
+            "bad.ini:5: rejoin: 'sometimes' is not auto or manual",
+            "bad.ini:3: manage_read_only = no contradicts manage_replication = yes, which needs fencing",
+            "bad.ini:4: manage_replication = yes needs [global] replication_credentials (the login replicas use)"});
+}
+
 }  // namespace
 }  // namespace mpp

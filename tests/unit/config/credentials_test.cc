@@ -72,6 +72,29 @@ TEST_CASE("Credentials: LoadConfig refuses a readable password file") {
   CHECK(errors.empty());
 }
 
+TEST_CASE("Credentials: LoadConfig checks replication_credentials like the other logins") {
+  TempDir dir;
+  std::string client = dir.Write("client.cnf", "[client]\nuser=mpp\npassword=secret\n", 0600);
+  std::string repl = dir.Write("replication.cnf", "[client]\nuser=repl\npassword=secret\n", 0644);
+  std::string ini = dir.Write("mppstate.ini", "[global]\ncredentials = " + client + "\nreplication_credentials = " +
+                                                  repl +
+                                                  "\n[pool p]\nnodes = a\nmanage_replication = yes\n"
+                                                  "[node a]\naddress = 127.0.0.1:3306\n");
+  Config cfg;
+  std::vector<std::string> errors;
+  CHECK_FALSE(LoadConfig(ini, &cfg, &errors));
+  CHECK(errors == std::vector<std::string>{Readable(repl, 3)});
+  chmod(repl.c_str(), 0600);
+  errors.clear();
+  REQUIRE(LoadConfig(ini, &cfg, &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.replication_credentials == repl);
+  CHECK(cfg.pools[0].manage_read_only);
+  unlink(repl.c_str());
+  CHECK_FALSE(LoadConfig(ini, &cfg, &errors));
+  CHECK(errors == std::vector<std::string>{repl + ": cannot read credentials: No such file or directory"});
+}
+
 TEST_CASE("Credentials: a missing file is an error") {
   TempDir dir;
   CHECK(Check(dir.path() + "/none.cnf") ==
