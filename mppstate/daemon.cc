@@ -24,13 +24,13 @@
 #include "mppstate/checkpoints.h"
 #include "mppstate/concurrent_poller.h"
 #include "mppstate/control_server.h"
-#include "mppstate/fencing.h"
 #include "mppstate/logger.h"
 #include "mppstate/notifier.h"
 #include "mppstate/poller.h"
 #include "mppstate/restart_memory.h"
 #include "mppstate/state_dir_lock.h"
 #include "mppstate/state_writer.h"
+#include "mppstate/topology_follower.h"
 
 namespace mpp {
 namespace {
@@ -87,8 +87,6 @@ bool SameDirectory(const std::string& a, const std::string& b) {
 struct PendingClient {
   uint64_t client;  // ControlServer's id
   size_t command_index;
-  bool release_read_only = false;  // switchover: read_only OFF on the target once applied
-  std::string fenced;              // switchover: the old writer, unfenced if the move fails
 };
 
 class Daemon {
@@ -105,16 +103,17 @@ class Daemon {
   void Reload();
   void WaitForNextRound(Clock::time_point next);
   void HandleRequest(const ControlServer::Request& r);
-  std::string Switchover(const std::vector<std::string>& words, uint64_t client);
   void Reply(uint64_t client, bool ok, const std::string& body);
+  void Answer(const std::vector<TopologyFollower::Answer>& answers);
+  void TakeTopologyReports();
   void LogChanges(const Evaluation& before);
-  void Fence();
   void Notify();
   void WriteFiles();
   bool LoadMemory();
 
   DaemonOptions opt_;
   Config cfg_;
+  std::shared_ptr<const Config> shared_cfg_;  // cfg_, for the topology worker's steps
   Evaluation ev_;
   ConcurrentPoller poller_;
   Notifier notifier_;
@@ -123,6 +122,7 @@ class Daemon {
   StateDirLock lock_;
   PoolMemoryWriter memory_;
   ControlServer ctl_;
+  TopologyFollower topology_;
   Clock::time_point busy_since_;  // when the loop last stopped serving clients
   int sig_fd_ = -1;
   bool stop_ = false;
@@ -164,6 +164,12 @@ bool Daemon::Setup() {
   sig_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   signal(SIGPIPE, SIG_IGN);
   InitMysqlLibrary();
+  shared_cfg_ = std::make_shared<const Config>(cfg_);
+  std::string worker_err;
+  if (!topology_.Start(&worker_err)) {
+    Log(LogLevel::kError, "%s", worker_err.c_str());
+    return false;
+  }
   if (!opt_.once) OpenControlSocket();
   Log(LogLevel::kNotice, "mppstate %s started: %zu pools, %zu nodes, %zu virtual servers, interval %lldms",
       MPP_VERSION, cfg_.pools.size(), cfg_.nodes.size(), cfg_.vss.size(),
@@ -211,10 +217,11 @@ void Daemon::CloseControlSocket() { ctl_.Close(); }
 
 ControlServer::Limits Daemon::ControlLimits() const {
   ControlServer::Limits l;
-  // A command is answered at the end of the next round (a switchover first
-  // waits for the catch-up, then for the round): a few intervals at most.
-  l.answer_time = std::chrono::milliseconds(3 * cfg_.interval_ms + cfg_.switchover_timeout_ms +
-                                            cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms);
+  // A command is answered at the end of the next round. A switchover first
+  // waits for the catch-up, then for the round, then for the promotion; a
+  // rejoin for a fence and an attachment: a few intervals and timeouts.
+  l.answer_time = std::chrono::milliseconds(4 * cfg_.interval_ms + 2 * cfg_.switchover_timeout_ms +
+                                            3 * cfg_.connect_timeout_ms + 4 * cfg_.query_timeout_ms);
   return l;
 }
 
@@ -229,6 +236,11 @@ int Daemon::Run() {
     WaitForNextRound(next);
   }
   for (const PendingClient& c : pending_) Reply(c.client, false, "mppstate is stopping\n");
+  // A step against a stopped server can take a connect timeout plus a few
+  // query timeouts; every step is taken again after a restart if needed.
+  std::vector<TopologyFollower::Answer> last;
+  bool worker_idle = topology_.Stop(cfg_.connect_timeout_ms + 3 * cfg_.query_timeout_ms + 500, &last);
+  Answer(last);
   CloseControlSocket();
   // Let no poll thread sit inside the client library while we exit: a poll
   // of a stopped server can take the connect timeout plus one query timeout
@@ -236,7 +248,7 @@ int Daemon::Run() {
   bool idle = poller_.WaitIdle(Clock::now() + std::chrono::milliseconds(cfg_.connect_timeout_ms +
                                                                          3 * cfg_.query_timeout_ms + 500));
   Log(LogLevel::kNotice, "mppstate stopped");
-  if (!idle) _exit(0);  // no teardown under a thread still in the client library
+  if (!idle || !worker_idle) _exit(0);  // no teardown under a thread still in the client library
   return 0;
 }
 
@@ -251,6 +263,8 @@ void Daemon::Round() {
     in.isolated = ProbeCheckpoints(cfg_.checkpoints, cfg_.connect_timeout_ms) == 0;
   in.now_ms = WallMs();
   in.mono_ms = MonoMs();
+  TakeTopologyReports();
+  in.topology = topology_.Facts(cfg_);
   in.commands = commands_;
   std::vector<CommandResult> results;
   Evaluation before = ev_;
@@ -259,31 +273,35 @@ void Daemon::Round() {
 
   LogChanges(before);
   LogMonitorErrors(cfg_, before, ev_);
-  Fence();
   // Finished hooks leave room for this round's.
   for (const std::string& m : notifier_.Reap(in.mono_ms)) Log(LogLevel::kWarning, "%s", m.c_str());
   Notify();
+  // The state file first: the VIP leaves a demoted writer before the
+  // worker fences it, and never waits for the worker.
   WriteFiles();
+  if (!opt_.once) {  // one evaluation, no change to any database
+    std::vector<TopologyFollower::Answer> answers;
+    topology_.AfterRound(shared_cfg_, ev_, in.commands, results, &answers);
+    Answer(answers);
+  }
 
   for (const PendingClient& c : pending_) {
     const CommandResult& r = results[c.command_index];
-    if (r.ok && c.release_read_only) {
-      const Command& cmd = in.commands[c.command_index];
-      std::string err;
-      int n = cfg_.FindNode(cmd.node);
-      if (n >= 0 && !SetReadOnly(cfg_, cfg_.nodes[static_cast<size_t>(n)], false, &err))
-        Log(LogLevel::kError, "switchover: read_only OFF on %s failed: %s", cmd.node.c_str(), err.c_str());
-    }
-    if (!r.ok && !c.fenced.empty()) {
-      std::string err;
-      int n = cfg_.FindNode(c.fenced);
-      if (n >= 0 && !SetReadOnly(cfg_, cfg_.nodes[static_cast<size_t>(n)], false, &err))
-        Log(LogLevel::kError, "switchover failed and read_only OFF on %s failed too: %s", c.fenced.c_str(),
-            err.c_str());
-    }
     Reply(c.client, r.ok, r.message + "\n");
   }
   pending_.clear();
+}
+
+void Daemon::Answer(const std::vector<TopologyFollower::Answer>& answers) {
+  for (const TopologyFollower::Answer& a : answers) Reply(a.client, a.ok, a.body);
+}
+
+// The worker's reports: facts for the next round, answers now, and a
+// switchover that caught up becomes a command of the next round.
+void Daemon::TakeTopologyReports() {
+  std::vector<TopologyFollower::Answer> answers;
+  topology_.TakeReports(&commands_, &answers);
+  Answer(answers);
 }
 
 void Daemon::LogChanges(const Evaluation& before) {
@@ -306,33 +324,6 @@ void Daemon::LogChanges(const Evaluation& before) {
           cfg_.nodes[static_cast<size_t>(n)].name.c_str(), StateName(a.state), StatusName(a.status),
           StateName(b.state), StatusName(b.status), b.reason.empty() ? "-" : b.reason.c_str());
     }
-  }
-}
-
-void Daemon::Fence() {
-  for (const Transition& t : ev_.transitions) {
-    int pool = cfg_.PoolOfNode(t.node);
-    if (pool < 0 || !cfg_.pools[static_cast<size_t>(pool)].manage_read_only) continue;
-    if (t.cause != TransitionCause::kFailover && t.cause != TransitionCause::kFailback) continue;
-    bool promote = t.to == State::kActive;
-    // A dead server can hold a connect for the whole timeout: never in the
-    // poll loop's way.
-    Config cfg = cfg_;
-    NodeConfig node = cfg_.nodes[static_cast<size_t>(t.node)];
-    std::thread([cfg, node, promote] {
-      MysqlThread registered;
-      std::string err;
-      if (!SetReadOnly(cfg, node, !promote, &err)) {
-        Log(promote ? LogLevel::kError : LogLevel::kWarning, "fencing: read_only %s on %s failed: %s",
-            promote ? "OFF" : "ON", node.name.c_str(), err.c_str());
-        return;
-      }
-      Log(LogLevel::kNotice, "fencing: read_only %s on %s", promote ? "OFF" : "ON", node.name.c_str());
-      if (!promote) {
-        int killed = KillClientSessions(cfg, node, &err);
-        if (killed >= 0) Log(LogLevel::kNotice, "fencing: killed %d client sessions on %s", killed, node.name.c_str());
-      }
-    }).detach();
   }
 }
 
@@ -397,6 +388,7 @@ void Daemon::Reload() {
   ev_ = RemapEvaluation(cfg_, ev_, fresh);
   if (fresh.data_dir != cfg_.data_dir) memory_.Start(fresh.data_dir, nullptr);  // written there next round
   cfg_ = fresh;
+  shared_cfg_ = std::make_shared<const Config>(cfg_);
   std::string sweep_err;  // before the next round writes any up
   if (!SweepTrackFiles(cfg_, &sweep_err)) Log(LogLevel::kError, "track files: %s", sweep_err.c_str());
   ctl_.SetLimits(ControlLimits());
@@ -414,7 +406,7 @@ void Daemon::WaitForNextRound(Clock::time_point next) {
   while (!stop_) {
     Clock::time_point now = Clock::now();
     if (now >= next) break;
-    std::vector<struct pollfd> fds = {{sig_fd_, POLLIN, 0}};
+    std::vector<struct pollfd> fds = {{sig_fd_, POLLIN, 0}, {topology_.event_fd(), POLLIN, 0}};
     ctl_.PollFds(&fds);
     Clock::time_point wake = std::min(next, ctl_.NextDeadline());
     // Rounded up: waking a little early would only spin.
@@ -423,8 +415,9 @@ void Daemon::WaitForNextRound(Clock::time_point next) {
     int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(0, left)));
     if (n < 0 && errno != EINTR) break;
     Clock::time_point served = Clock::now();
-    for (const ControlServer::Request& r : ctl_.Process(fds.data() + 1, fds.size() - 1, served)) HandleRequest(r);
-    ctl_.Stall(Clock::now() - served);  // a switchover holds the loop on purpose
+    if (fds[1].revents & POLLIN) TakeTopologyReports();
+    for (const ControlServer::Request& r : ctl_.Process(fds.data() + 2, fds.size() - 2, served)) HandleRequest(r);
+    ctl_.Stall(Clock::now() - served);
     if (fds[0].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sig_fd_, &si, sizeof si) == sizeof si) {
@@ -464,47 +457,16 @@ void Daemon::HandleRequest(const ControlServer::Request& r) {
                          : cmd == kRequestOffline ? Command::kOffline
                                                   : Command::kOnline;
     commands_.push_back(Command{kind, "", w[1]});
-    pending_.push_back(PendingClient{r.client, commands_.size() - 1, false, ""});
+    pending_.push_back(PendingClient{r.client, commands_.size() - 1});
   } else if (cmd == kRequestSwitchover && (w.size() == 2 || w.size() == 3)) {
-    std::string err = Switchover(w, r.client);
+    std::string err = topology_.RequestSwitchover(shared_cfg_, ev_, w[1], w.size() == 3 ? w[2] : "", r.client);
+    if (!err.empty()) Reply(r.client, false, err + "\n");
+  } else if (cmd == kRequestRejoin && w.size() == 2) {
+    std::string err = topology_.RequestRejoin(shared_cfg_, ev_, w[1], r.client);
     if (!err.empty()) Reply(r.client, false, err + "\n");
   } else {
     Reply(r.client, false, "unknown request '" + r.line + "'\n");
   }
-}
-
-// A planned move: fence the writer, wait until the target applied all it
-// wrote, then promote in the next round. Returns an error or "" when the
-// command is queued.
-std::string Daemon::Switchover(const std::vector<std::string>& w, uint64_t client) {
-  std::string why;
-  int target = ChooseSwitchoverTarget(cfg_, ev_, w[1], w.size() == 3 ? w[2] : "", &why);
-  if (target < 0) return why;
-  int pool = cfg_.FindPool(w[1]);
-  int active = ev_.ActiveOf(cfg_, pool);
-  const NodeConfig& old_node = cfg_.nodes[static_cast<size_t>(active)];
-  const NodeConfig& new_node = cfg_.nodes[static_cast<size_t>(target)];
-  bool fence = cfg_.pools[static_cast<size_t>(pool)].manage_read_only;
-  std::string err;
-  Log(LogLevel::kNotice, "switchover %s: %s -> %s requested", w[1].c_str(), old_node.name.c_str(),
-      new_node.name.c_str());
-  if (fence) {
-    if (!SetReadOnly(cfg_, old_node, true, &err)) return "switchover refused: cannot fence " + old_node.name + ": " + err;
-    int killed = KillClientSessions(cfg_, old_node, &err);
-    Log(LogLevel::kNotice, "switchover: read_only ON on %s, %d client sessions killed", old_node.name.c_str(),
-        killed);
-  }
-  if (!WaitForCatchUp(cfg_, old_node, new_node, cfg_.switchover_timeout_ms, &err)) {
-    if (fence) {
-      std::string ignored;
-      SetReadOnly(cfg_, old_node, false, &ignored);
-    }
-    Log(LogLevel::kWarning, "switchover %s aborted: %s", w[1].c_str(), err.c_str());
-    return "switchover aborted, " + old_node.name + " stays ACTIVE: " + err;
-  }
-  commands_.push_back(Command{Command::kSwitchover, w[1], new_node.name});
-  pending_.push_back(PendingClient{client, commands_.size() - 1, fence, fence ? old_node.name : ""});
-  return "";
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The mppstate service: every interval it polls all nodes (concurrently, by
 // a hard deadline), evaluates, writes the state file and the track files,
-// logs transitions, runs the notify hook, and fences when configured. Between
+// logs transitions, runs the notify hook, and hands the decision to the
+// topology worker, which makes the databases follow it when configured
+// (topology_follower.h; never on this thread). Between
 // rounds it serves mppctl on state_dir/mppstate.sock (ControlServer: no
 // client can hold the loop) and handles SIGHUP (reload; a bad config keeps
 // the old one) and SIGTERM/SIGINT (stop). It owns state_dir through

@@ -1,11 +1,12 @@
 # mppstate/: the daemon: the poll loop, the control server, the poller (the
-# only user of libmysqlclient), fencing, the notify hook, checkpoints, the
+# only user of libmysqlclient), the topology worker and its steps (the
+# databases follow the decision), the notify hook, checkpoints, the
 # logger and the state file writer. libmppstate.a holds all but main(), for
 # the unit tests and the test tools.
 MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/poller.cc mppstate/concurrent_poller.cc \
-  mppstate/fencing.cc mppstate/notifier.cc mppstate/checkpoints.cc mppstate/logger.cc \
+  mppstate/notifier.cc mppstate/checkpoints.cc mppstate/logger.cc \
   mppstate/state_writer.cc mppstate/control_server.cc mppstate/state_dir_lock.cc mppstate/mysql_connect.cc \
-  mppstate/restart_memory.cc
+  mppstate/restart_memory.cc mppstate/topology_worker.cc mppstate/topology_follower.cc mppstate/topology_steps.cc
 MPPSTATE_LIB_OBJS := $(MPPSTATE_LIB_SRCS:%.cc=$(BUILD)/%.o)
 MPPSTATE_MAIN_OBJS := $(BUILD)/mppstate/mppstate_main.o
 ALL_OBJS += $(MPPSTATE_LIB_OBJS) $(MPPSTATE_MAIN_OBJS)
@@ -27,3 +28,8 @@ BINARIES += $(BUILD)/bin/mppstate
 bench: bench-failover
 bench-failover: $(BUILD)/bin/mppstate
 	bench/failover/run $(BUILD)
+
+.PHONY: bench-replication
+bench: bench-replication
+bench-replication: $(BUILD)/bin/mppstate $(BUILD)/bin/mppctl
+	bench/replication/run $(BUILD)

@@ -159,11 +159,15 @@ def actives(state):
 
 
 def add_admin_user(cluster):
-    """A login that may fence (read_only, KILL), in a 0600 option file."""
+    """A login that may fence (read_only, KILL) and re-point replicas (STOP,
+    CHANGE MASTER, START, RESET SLAVE ALL), in a 0600 option file. MariaDB
+    10.11 needs no SUPER for either: READ_ONLY ADMIN, CONNECTION ADMIN,
+    PROCESS, SLAVE MONITOR, REPLICATION SLAVE ADMIN and RELOAD (RESET SLAVE)
+    are enough."""
     password = "fence-" + os.urandom(6).hex()
     for stmt in ("CREATE USER 'mppadmin'@'127.0.0.1' IDENTIFIED BY '%s'" % password,
-                 "GRANT SUPER, READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR "
-                 "ON *.* TO 'mppadmin'@'127.0.0.1'"):
+                 "GRANT SUPER, READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR, "
+                 "REPLICATION SLAVE ADMIN, RELOAD ON *.* TO 'mppadmin'@'127.0.0.1'"):
         cluster.sql(1, stmt)
     cluster.wait_replicated()
     path = os.path.join(cluster.dir, "mpp-admin.cnf")

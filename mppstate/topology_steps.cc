@@ -1,0 +1,538 @@
+#include "mppstate/topology_steps.h"
+
+#include <mysql.h>
+
+#include <chrono>
+#include <initializer_list>
+#include <thread>
+#include <utility>
+
+#include "common/address_text.h"
+#include "config/option_file.h"
+#include "core/gtid_divergence.h"
+#include "mppstate/mysql_connect.h"
+
+namespace mpp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr unsigned kErLockWaitTimeout = 1205;
+constexpr unsigned kErNoSuchThread = 1094;
+constexpr int64_t kPollMs = 50;
+
+// A result set, NULL read as "".
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+
+  // The first of names the result has, in row i; "" when none.
+  std::string Get(size_t i, std::initializer_list<const char*> names) const {
+    if (i >= rows.size()) return "";
+    for (const char* name : names) {
+      for (size_t c = 0; c < columns.size(); ++c)
+        if (columns[c] == name) return rows[i][c];
+    }
+    return "";
+  }
+  std::string First() const { return rows.empty() || rows[0].empty() ? "" : rows[0][0]; }
+};
+
+// One connection to a node with the fencing login, and the dialect of its
+// server. Every failure message starts with the node's name.
+class Session {
+ public:
+  explicit Session(const NodeConfig& node) : node_(node) {}
+
+  bool Open(const Config& cfg, unsigned io_timeout_s, std::string* err) {
+    const std::string& cnf = cfg.admin_credentials.empty() ? cfg.credentials : cfg.admin_credentials;
+    if (!ConnectNode(cfg, node_, cnf, io_timeout_s, &conn_, &failure_)) {
+      *err = node_.name + ": " + failure_.message;
+      return false;
+    }
+    MYSQL* m = Handle();
+    const char* info = mysql_get_server_info(m);
+    maria_ = info != nullptr && std::string(info).find("MariaDB") != std::string::npos;
+    version_ = mysql_get_server_version(m);
+    return true;
+  }
+
+  MYSQL* Handle() const { return static_cast<MYSQL*>(conn_.handle()); }
+  const NodeConfig& node() const { return node_; }
+  const std::string& name() const { return node_.name; }
+  const ConnectFailure& connect_failure() const { return failure_; }
+  unsigned last_errno() const { return last_errno_; }
+
+  // Runs sql; its rows (if any) go to *out. On failure *err is "db1: " and
+  // the server's message; the SQL itself is never echoed.
+  bool Run(const std::string& sql, Table* out, std::string* err) {
+    MYSQL* m = Handle();
+    last_errno_ = 0;
+    if (mysql_real_query(m, sql.data(), sql.size()) != 0) return Failed(err);
+    MYSQL_RES* res = mysql_store_result(m);
+    if (res == nullptr) return mysql_field_count(m) == 0 || Failed(err);
+    unsigned cols = mysql_num_fields(res);
+    if (out != nullptr) {
+      MYSQL_FIELD* fields = mysql_fetch_fields(res);
+      out->columns.clear();
+      out->rows.clear();
+      for (unsigned i = 0; i < cols; ++i) out->columns.push_back(fields[i].name);
+    }
+    while (MYSQL_ROW row = mysql_fetch_row(res)) {
+      if (out == nullptr) continue;
+      std::vector<std::string> r;
+      for (unsigned i = 0; i < cols; ++i) r.push_back(row[i] ? row[i] : "");
+      out->rows.push_back(std::move(r));
+    }
+    mysql_free_result(res);
+    return true;
+  }
+  bool Exec(const std::string& sql, std::string* err) { return Run(sql, nullptr, err); }
+
+  std::string Quote(const std::string& s) const {
+    std::string out(s.size() * 2 + 1, '\0');
+    unsigned long n = mysql_real_escape_string(Handle(), &out[0], s.data(), s.size());
+    out.resize(n);
+    return "'" + out + "'";
+  }
+
+  // The statements differ by server. MySQL's are reviewed, not run: Debian
+  // ships no MySQL server. MySQL 8.0.22 renamed SLAVE to REPLICA, 8.0.23
+  // CHANGE MASTER to CHANGE REPLICATION SOURCE.
+  bool maria() const { return maria_; }
+  bool ReplicaWords() const { return !maria_ && version_ >= 80022; }
+  bool SourceWords() const { return !maria_ && version_ >= 80023; }
+  std::string ShowStatus() const { return ReplicaWords() ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS"; }
+  std::string Replication(const char* verb, const char* what = "") const {
+    return std::string(verb) + (ReplicaWords() ? " REPLICA" : " SLAVE") + what;
+  }
+  // The server's own record of what it has executed.
+  std::string ExecutedVariable() const { return maria_ ? "@@gtid_slave_pos" : "@@gtid_executed"; }
+
+ private:
+  bool Failed(std::string* err) {
+    last_errno_ = mysql_errno(Handle());
+    *err = node_.name + ": " + mysql_error(Handle());
+    return false;
+  }
+
+  const NodeConfig& node_;
+  MysqlConnection conn_;
+  ConnectFailure failure_;
+  bool maria_ = false;
+  unsigned long version_ = 0;
+  unsigned last_errno_ = 0;
+};
+
+StepOutcome Fail(std::string message) { return StepOutcome{false, std::move(message), false}; }
+StepOutcome Done(std::string message) { return StepOutcome{true, std::move(message), false}; }
+
+unsigned QuerySeconds(const Config& cfg) { return MysqlTimeoutSeconds(cfg.query_timeout_ms); }
+
+// "4s", "1.5s".
+std::string SecondsText(int64_t ms) {
+  std::string s = std::to_string(ms / 1000);
+  int64_t frac = ms % 1000;
+  if (frac != 0) {
+    std::string f = std::to_string(1000 + frac).substr(1);
+    while (!f.empty() && f.back() == '0') f.pop_back();
+    s += "." + f;
+  }
+  return s + "s";
+}
+
+// text with every occurrence of secret replaced.
+std::string Redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
+    text.replace(at, secret.size(), "***");
+  return text;
+}
+
+// Kills the sessions of clients (not replication or system threads, not
+// our own): read_only does not stop a session with READ_ONLY ADMIN, nor a
+// transaction already past its checks. Returns how many; *not_killed gets
+// the first error other than "already gone".
+bool KillClientSessions(Session* s, int* killed, std::string* not_killed, std::string* err) {
+  Table t;
+  if (!s->Run("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+              "AND USER NOT IN ('system user', 'event_scheduler') "
+              "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', "
+              "'Slave_worker', 'Connect')",
+              &t, err))
+    return false;
+  for (const auto& r : t.rows) {
+    std::string why;
+    if (s->Exec("KILL CONNECTION " + r[0], &why)) ++*killed;
+    else if (s->last_errno() != kErNoSuchThread && not_killed->empty()) *not_killed = why;
+  }
+  return true;
+}
+
+// What SHOW SLAVE STATUS says of the replication threads.
+struct Threads {
+  bool configured = false;
+  std::string io, sql;  // "Yes", "No", "Connecting"
+  std::string io_errno, sql_errno, io_error, sql_error;
+  std::string source;  // "host:port"
+
+  bool Running() const { return io == "Yes" && sql == "Yes"; }
+};
+
+bool ReadThreads(Session* s, Threads* out, std::string* err) {
+  Table t;
+  if (!s->Run(s->ShowStatus(), &t, err)) return false;
+  *out = Threads();
+  if (t.rows.empty()) return true;
+  out->configured = true;
+  out->io = t.Get(0, {"Slave_IO_Running", "Replica_IO_Running"});
+  out->sql = t.Get(0, {"Slave_SQL_Running", "Replica_SQL_Running"});
+  out->io_errno = t.Get(0, {"Last_IO_Errno"});
+  out->sql_errno = t.Get(0, {"Last_SQL_Errno"});
+  out->io_error = t.Get(0, {"Last_IO_Error"});
+  out->sql_error = t.Get(0, {"Last_SQL_Error"});
+  out->source = t.Get(0, {"Master_Host", "Source_Host"}) + ":" + t.Get(0, {"Master_Port", "Source_Port"});
+  return true;
+}
+
+bool IsError(const std::string& errno_text) { return !errno_text.empty() && errno_text != "0"; }
+
+// Polls the replication threads until both run; else a failure message:
+// a thread that stopped on an error gives the server's error, the end of
+// wait_ms the threads' states. A thread still connecting may yet succeed,
+// so only its stop ends the wait early.
+bool WaitForThreads(Session* s, int64_t wait_ms, const std::string& source, Threads* seen,
+                    std::string* err) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(wait_ms);
+  while (true) {
+    if (!ReadThreads(s, seen, err)) return false;
+    if (!seen->configured) {
+      *err = s->name() + ": not a replica";
+      return false;
+    }
+    if (seen->Running()) return true;
+    if (seen->io == "No" && IsError(seen->io_errno)) {
+      *err = s->name() + ": replication from " + source + " failed: IO error " + seen->io_errno + ": " +
+             seen->io_error;
+      return false;
+    }
+    if (seen->sql == "No" && IsError(seen->sql_errno)) {
+      *err = s->name() + ": replication from " + source + " failed: SQL error " + seen->sql_errno + ": " +
+             seen->sql_error;
+      return false;
+    }
+    if (Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+  }
+  *err = s->name() + ": replication threads not running after " + SecondsText(wait_ms) + ": IO " +
+         (seen->io.empty() ? "No" : seen->io) + ", SQL " + (seen->sql.empty() ? "No" : seen->sql);
+  if (IsError(seen->io_errno)) *err += "; last IO error " + seen->io_errno + ": " + seen->io_error;
+  if (IsError(seen->sql_errno)) *err += "; last SQL error " + seen->sql_errno + ": " + seen->sql_error;
+  return false;
+}
+
+// What a node has: its last GTID per domain (MariaDB), or its
+// gtid_executed (MySQL), and whether it is read_only.
+struct Holdings {
+  bool read_only = true;
+  std::vector<Gtid> last;  // MariaDB
+  std::string text;        // as sent to the source, and for messages
+};
+
+bool ReadHoldings(Session* s, Holdings* out, std::string* err) {
+  Table t;
+  if (s->maria()) {
+    if (!s->Run("SELECT @@read_only, @@gtid_binlog_pos, @@gtid_slave_pos", &t, err)) return false;
+    std::vector<Gtid> binlog, applied;
+    if (t.rows.empty() || !ParseGtidList(t.rows[0][1], &binlog) || !ParseGtidList(t.rows[0][2], &applied)) {
+      *err = s->name() + ": cannot read gtid_binlog_pos and gtid_slave_pos";
+      return false;
+    }
+    out->last = LastGtidPerDomain(binlog, applied);
+    out->text = GtidListText(out->last);
+  } else {
+    if (!s->Run("SELECT @@read_only, @@gtid_executed", &t, err)) return false;
+    if (t.rows.empty()) {
+      *err = s->name() + ": cannot read gtid_executed";
+      return false;
+    }
+    out->text = t.rows[0][1];
+  }
+  out->read_only = t.rows[0][0] != "0";
+  return true;
+}
+
+// Why node (holding h) has diverged from source, "" if it has not: each of
+// its last GTIDs must be in the source's binlog (core/gtid_divergence.h);
+// on MySQL its gtid_executed must be a subset of the source's.
+bool Divergence(Session* source, const std::string& node_name, const Holdings& h, std::string* why,
+                std::string* err) {
+  Table t;
+  if (source->maria()) {
+    if (!source->Run("SELECT @@gtid_binlog_state", &t, err)) return false;
+    std::vector<Gtid> state;
+    if (!ParseGtidList(t.First(), &state)) {
+      *err = source->name() + ": cannot read gtid_binlog_state";
+      return false;
+    }
+    *why = WhyDiverged(h.last, state, source->name());
+  } else {
+    std::string set = source->Quote(h.text);
+    if (!source->Run("SELECT GTID_SUBSET(" + set + ", @@gtid_executed), GTID_SUBTRACT(" + set +
+                         ", @@gtid_executed)",
+                     &t, err))
+      return false;
+    if (t.First() != "1")
+      *why = (t.rows.empty() ? h.text : t.rows[0][1]) + " is not in " + source->name() + "'s binlog";
+  }
+  if (!why->empty()) *why = node_name + " has diverged: " + *why;
+  return true;
+}
+
+// Waits until the SQL thread has applied all that the (stopped) IO thread
+// received: by GTID, or by binlog position on a replica without GTID. Not
+// applied in time is a failure: replication must not be removed with
+// transactions still in the relay log.
+bool ApplyRelayLog(const Config& cfg, Session* s, int64_t apply_wait_ms, std::string* err) {
+  Table t;
+  if (!s->Run(s->ShowStatus(), &t, err)) return false;
+  // Gtid_IO_Pos outlives a change to MASTER_USE_GTID = no: only Using_Gtid
+  // says whether it is current.
+  std::string using_gtid = t.Get(0, {"Using_Gtid"});
+  std::string gtid = !s->maria()                                   ? t.Get(0, {"Retrieved_Gtid_Set"})
+                     : using_gtid.empty() || using_gtid == "No" ? ""
+                                                                 : t.Get(0, {"Gtid_IO_Pos"});
+  std::string file = t.Get(0, {"Master_Log_File", "Source_Log_File"});
+  std::string pos = t.Get(0, {"Read_Master_Log_Pos", "Read_Source_Log_Pos"});
+  auto exec_at = [](const Table& status) {
+    return status.Get(0, {"Relay_Master_Log_File", "Relay_Source_Log_File"}) + ":" +
+           status.Get(0, {"Exec_Master_Log_Pos", "Exec_Source_Log_Pos"});
+  };
+  unsigned wait_s = MysqlTimeoutSeconds(apply_wait_ms);
+  std::string received = gtid.empty() ? file + ":" + pos : gtid;
+  std::string sql;
+  if (!gtid.empty())
+    sql = std::string(s->maria() ? "SELECT MASTER_GTID_WAIT(" : "SELECT WAIT_FOR_EXECUTED_GTID_SET(") +
+          s->Quote(gtid) + ", " + std::to_string(wait_s) + ")";
+  else if (!file.empty() && received != exec_at(t))
+    sql = "SELECT MASTER_POS_WAIT(" + s->Quote(file) + ", " + s->Quote(pos) + ", " + std::to_string(wait_s) + ")";
+  else
+    return true;  // nothing received, or all of it applied
+
+  Session w(s->node());
+  if (!w.Open(cfg, wait_s + 2, err) || !w.Run(sql, &t, err)) return false;
+  // MASTER_GTID_WAIT answers 0 when done, MASTER_POS_WAIT how many events
+  // it waited for; -1 is a timeout, NULL a stopped SQL thread.
+  std::string r = t.First();
+  if (gtid.empty() ? !r.empty() && r[0] != '-' : r == "0") return true;
+  std::string applied;
+  if (!gtid.empty() ? !s->Run("SELECT " + s->ExecutedVariable(), &t, err) : !s->Run(s->ShowStatus(), &t, err))
+    return false;
+  applied = gtid.empty() ? exec_at(t) : t.First();
+  *err = s->name() + ": relay log not applied within " + std::to_string(wait_s) + "s (received " + received +
+         ", applied " + applied + ")";
+  return false;
+}
+
+// Whether other, which is not to be writable alongside the new writer, is:
+// a node that cannot be reached (or hangs) is not waited for, but one that
+// answers and will not say is treated as writable.
+bool WritableOther(const Config& cfg, const NodeConfig& other, std::string* why) {
+  Session o(other);
+  std::string err;
+  Table t;
+  if (!o.Open(cfg, QuerySeconds(cfg), &err)) {
+    const ConnectFailure& f = o.connect_failure();
+    if (!f.local && f.code >= 2000) return false;  // the client library's own: no answer
+    *why = other.name + "'s read_only unknown: " + err;
+    return true;
+  }
+  if (!o.Run("SELECT @@read_only", &t, &err)) {
+    if (o.last_errno() >= 2000) return false;
+    *why = other.name + "'s read_only unknown: " + err;
+    return true;
+  }
+  *why = other.name + " is writable";
+  return t.First() == "0";
+}
+
+// The replication login: replication_credentials' [client] user and
+// password.
+bool ReplicationLogin(const Config& cfg, const NodeConfig& node, ClientOptions* login, std::string* err) {
+  if (cfg.replication_credentials.empty()) {
+    *err = node.name + ": no replication_credentials in " + cfg.path;
+    return false;
+  }
+  std::string why;
+  if (!ReadClientOptions(cfg.replication_credentials, login, &why)) {
+    *err = node.name + ": replication_credentials " + why;
+    return false;
+  }
+  if (login->user.empty()) {
+    *err = node.name + ": replication_credentials " + cfg.replication_credentials + ": no user";
+    return false;
+  }
+  return true;
+}
+
+StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& source, int64_t wait_ms,
+                   const ClientOptions& login) {
+  std::string err;
+  if (node.name == source.name) return Fail(node.name + ": cannot replicate from itself");
+  Session src(source);
+  if (!src.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  Session s(node);
+  if (!s.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  if (s.maria() != src.maria())
+    return Fail(node.name + (s.maria() ? " is MariaDB, " : " is MySQL, ") + source.name + " is not");
+
+  Holdings h;
+  std::string why;
+  if (!ReadHoldings(&s, &h, &err) || !Divergence(&src, node.name, h, &why, &err)) return Fail(err);
+  if (!why.empty()) return StepOutcome{false, why, true};
+  // A writable node could take a write the check has not seen.
+  if (!h.read_only) return Fail(node.name + ": writable, not attached before it is fenced");
+
+  if (!s.Exec(s.Replication("STOP"), &err)) return Fail(err);
+  // Its SQL thread may have applied more before it stopped: check that too.
+  Holdings now;
+  if (!ReadHoldings(&s, &now, &err)) return Fail(err);
+  if (now.text != h.text) {
+    h = now;
+    if (!Divergence(&src, node.name, h, &why, &err)) return Fail(err);
+    if (!why.empty()) return StepOutcome{false, why, true};
+  }
+
+  std::string change;
+  if (s.maria()) {
+    // Everything it has counts as applied. Its gtid_slave_pos alone can be
+    // older than its binlog (an ex-writer's says what it applied as a
+    // replica before it wrote): the source would send what it already has,
+    // or no longer have the binlogs to start there.
+    if (!s.Exec("SET GLOBAL gtid_slave_pos = " + s.Quote(h.text), &err)) return Fail(err);
+    change = "CHANGE MASTER TO MASTER_HOST=" + s.Quote(IpText(source.address)) +
+             ", MASTER_PORT=" + std::to_string(source.address.port) + ", MASTER_USER=" + s.Quote(login.user) +
+             ", MASTER_PASSWORD=" + s.Quote(login.password) + ", MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1";
+  } else {
+    // Auto-positioning sends the replica's gtid_executed: nothing to set.
+    const char* k = s.SourceWords() ? "SOURCE" : "MASTER";
+    change = std::string(s.SourceWords() ? "CHANGE REPLICATION SOURCE TO " : "CHANGE MASTER TO ") + k +
+             "_HOST=" + s.Quote(IpText(source.address)) + ", " + k + "_PORT=" +
+             std::to_string(source.address.port) + ", " + k + "_USER=" + s.Quote(login.user) + ", " + k +
+             "_PASSWORD=" + s.Quote(login.password) + ", " + k + "_AUTO_POSITION=1, " + k + "_CONNECT_RETRY=1";
+  }
+  if (!s.Exec(change, &err)) return Fail(err + " (pointing it at " + source.name + ")");
+  if (!s.Exec(s.Replication("START"), &err)) return Fail(err);
+  Threads seen;
+  if (!WaitForThreads(&s, wait_ms, source.name, &seen, &err)) return Fail(err);
+  return Done(node.name + ": replicates from " + source.name + " at " + (h.text.empty() ? "the start" : h.text));
+}
+
+}  // namespace
+
+StepOutcome FenceNode(const Config& cfg, const NodeConfig& node) {
+  std::string err;
+  Session s(node);
+  if (!s.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  // read_only waits for every LOCK TABLES ... WRITE and FLUSH TABLES WITH
+  // READ LOCK to end, which a client may hold for ever: the fence would
+  // then fail every round. So it does not wait (MySQL's minimum is 1 s);
+  // when blocked, the clients go first, and it is tried again until the
+  // query timeout.
+  if (!s.Exec(std::string("SET SESSION lock_wait_timeout = ") + (s.maria() ? "0" : "1"), &err))
+    return Fail(err);
+  int killed = 0;
+  std::string not_killed;
+  if (!s.Exec("SET GLOBAL read_only = ON", &err)) {
+    if (s.last_errno() != kErLockWaitTimeout) return Fail(err);
+    if (!KillClientSessions(&s, &killed, &not_killed, &err)) return Fail(err);
+    auto deadline = Clock::now() + std::chrono::milliseconds(cfg.query_timeout_ms);
+    while (!s.Exec("SET GLOBAL read_only = ON", &err)) {
+      if (s.last_errno() != kErLockWaitTimeout || Clock::now() >= deadline) return Fail(err);
+      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
+    }
+  }
+  if (!KillClientSessions(&s, &killed, &not_killed, &err)) return Fail(err);
+  std::string msg = node.name + ": read_only ON, " + std::to_string(killed) + " client sessions killed";
+  if (!not_killed.empty()) msg += "; not all: " + not_killed;
+  return Done(msg);
+}
+
+StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, int64_t apply_wait_ms,
+                        const std::vector<NodeConfig>& others) {
+  std::string err;
+  Session s(node);
+  if (!s.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  bool removed = false;
+  Threads threads;
+  if (stop_replication && !ReadThreads(&s, &threads, &err)) return Fail(err);
+  if (stop_replication && threads.configured) {
+    // Nothing more arrives once the IO thread stops. If what has arrived
+    // is not applied in time, the IO thread stays stopped: this node is
+    // the chosen writer, and the next round tries again from what it has.
+    // Restarting it would fetch more from the writer being replaced; if
+    // the decision moves back, a StartReplication step restarts it.
+    if (!s.Exec(s.Replication("STOP", " IO_THREAD"), &err) || !ApplyRelayLog(cfg, &s, apply_wait_ms, &err) ||
+        !s.Exec(s.Replication("STOP"), &err) || !s.Exec(s.Replication("RESET", " ALL"), &err))
+      return Fail(err);
+    removed = true;
+  }
+  for (const NodeConfig& other : others) {
+    std::string why;
+    if (other.name != node.name && WritableOther(cfg, other, &why))
+      return Fail(node.name + " not made writable: " + why);
+  }
+  if (!s.Exec("SET GLOBAL read_only = OFF", &err)) return Fail(err);
+  return Done(node.name + (removed ? ": replication removed, read_only OFF" : ": read_only OFF"));
+}
+
+StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, int64_t wait_ms) {
+  ClientOptions login;
+  std::string err;
+  if (!ReplicationLogin(cfg, node, &login, &err)) return Fail(err);
+  StepOutcome out = Attach(cfg, node, source, wait_ms, login);
+  // A server's message may quote what it was sent; it never gets out with
+  // the password in it.
+  out.message = Redact(out.message, login.password);
+  return out;
+}
+
+StepOutcome StartReplication(const Config& cfg, const NodeConfig& node, int64_t wait_ms) {
+  std::string err;
+  Session s(node);
+  if (!s.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  Threads seen;
+  if (!ReadThreads(&s, &seen, &err)) return Fail(err);
+  if (!seen.configured) return Fail(node.name + ": not a replica");
+  if (!s.Exec(s.Replication("START"), &err)) return Fail(err);
+  if (!WaitForThreads(&s, wait_ms, seen.source, &seen, &err)) return Fail(err);
+  return Done(node.name + ": replication from " + seen.source + " started");
+}
+
+StepOutcome WaitForCatchUp(const Config& cfg, const NodeConfig& old_writer, const NodeConfig& target,
+                           int64_t timeout_ms) {
+  std::string err;
+  Session old(old_writer);
+  if (!old.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  Table t;
+  if (!old.Run(old.maria() ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed", &t, &err)) return Fail(err);
+  std::string pos = t.First();
+  int64_t wait_s = (timeout_ms + 999) / 1000;
+  Session s(target);
+  if (!s.Open(cfg, static_cast<unsigned>(wait_s + 2), &err)) return Fail(err);
+  std::string sql = old.maria() ? "SELECT MASTER_GTID_WAIT(" : "SELECT WAIT_FOR_EXECUTED_GTID_SET(";
+  if (!s.Run(sql + s.Quote(pos) + ", " + std::to_string(wait_s) + ")", &t, &err)) return Fail(err);
+  if (t.First() != "0")
+    return Fail(target.name + ": did not apply " + old_writer.name + "'s position " + pos + " within " +
+                std::to_string(wait_s) + "s");
+  return Done(target.name + ": applied " + old_writer.name + "'s position " + pos);
+}
+
+StepOutcome UnfenceNode(const Config& cfg, const NodeConfig& node) {
+  std::string err;
+  Session s(node);
+  if (!s.Open(cfg, QuerySeconds(cfg), &err) || !s.Exec("SET GLOBAL read_only = OFF", &err)) return Fail(err);
+  return Done(node.name + ": read_only OFF");
+}
+
+}  // namespace mpp

@@ -1,0 +1,79 @@
+// The changes MPP makes to the databases so that they follow its decision
+// (doc/replication.md): fence a node (read_only ON, client sessions killed),
+// promote the ACTIVE (its relay log applied, replication removed,
+// read_only OFF once no other node is writable), attach a node to the ACTIVE
+// by GTID after proving it has no transaction the ACTIVE lacks, restart a
+// replica's threads, and wait for a switchover target to catch up.
+//
+// Each call opens its own connections with admin_credentials (or
+// credentials), bounded by the config's timeouts (reads by the query
+// timeout, except a wait that is asked for), and returns what happened as a
+// StepOutcome whose message starts with the node's name; nothing here logs,
+// and no message holds a password. The SQL is MariaDB's, with GTID; the
+// MySQL statements (MASTER_AUTO_POSITION, GTID_SUBSET, RESET REPLICA ALL)
+// are chosen by the server's version and are reviewed, not run.
+//
+// The login needs, on MariaDB 10.11: READ_ONLY ADMIN, CONNECTION ADMIN and
+// PROCESS (fencing), SLAVE MONITOR, REPLICATION SLAVE ADMIN and RELOAD
+// (RESET SLAVE ALL); SUPER does not cover RELOAD.
+//
+// Thread-safety: any thread registered with the client library
+// (MysqlThread in poller.h); calls share nothing.
+#pragma once
+
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace mpp {
+
+struct StepOutcome {
+  bool ok = false;
+  std::string message;   // what was done, or why it failed ("db1: ...")
+  bool diverged = false;  // Attach: refused because the node has diverged
+};
+
+// read_only ON, then the client sessions killed (replication and system
+// threads stay). A client holding a table lock, which read_only waits for,
+// is killed first.
+StepOutcome FenceNode(const Config& cfg, const NodeConfig& node);
+
+// Makes node the writer. With stop_replication: the IO thread stopped, the
+// relay log applied (bounded by apply_wait_ms; not applied in time is a
+// failure, so no received transaction is thrown away), then STOP SLAVE and
+// RESET SLAVE ALL. Then read_only OFF, but only after each of others that
+// answers says read_only = 1: one that is writable fails the step, and so
+// does one that answers but will not say (a refused login). A node of
+// others that does not answer is not waited for: its failure is why the
+// writer moved.
+StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, int64_t apply_wait_ms,
+                        const std::vector<NodeConfig>& others);
+
+// Points node at source (the ACTIVE) by GTID, if and only if node has no
+// transaction source lacks (WhyDiverged in core/gtid_divergence.h), and
+// only once it is read_only (a write during the check would go unseen). Its
+// gtid_slave_pos is set to all it has first, so that source sends only what
+// follows: an ex-writer's gtid_slave_pos alone is older than its binlog.
+// The login is replication_credentials. Done once both replication threads
+// run (bounded by wait_ms); a thread error before then fails the step with
+// the server's message.
+StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, int64_t wait_ms);
+
+// START SLAVE on a replica already pointed at the right source; done once
+// both threads run (bounded by wait_ms).
+StepOutcome StartReplication(const Config& cfg, const NodeConfig& node, int64_t wait_ms);
+
+// Waits until target has executed every transaction old_writer has in its
+// binary log (MariaDB MASTER_GTID_WAIT, MySQL WAIT_FOR_EXECUTED_GTID_SET),
+// at most timeout_ms.
+StepOutcome WaitForCatchUp(const Config& cfg, const NodeConfig& old_writer, const NodeConfig& target,
+                           int64_t timeout_ms);
+
+// read_only OFF on node with no other check: only for undoing this very
+// switchover's own fencing, before anything else happened in the pool.
+StepOutcome UnfenceNode(const Config& cfg, const NodeConfig& node);
+
+}  // namespace mpp
