@@ -292,6 +292,8 @@ void Builder::Global(const Section& s) {
       Duration(e, 10, kMaxTimeout, &c.query_timeout_ms);
     } else if (k == "stale_after") {
       Duration(e, 100, kMaxStaleAfter, &c.stale_after_ms);
+    } else if (k == "watch") {
+      Bool(e, &c.watch);
     } else if (k == "election_timeout" || k == "recover_after" || k == "max_lag" ||
                k == "max_promote_lag") {
       Error(e.line, k + ": set it in a [pool] section");

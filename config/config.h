@@ -85,6 +85,9 @@ struct Config {
   int64_t connect_timeout_ms = 1000;
   int64_t query_timeout_ms = 1000;
   int64_t stale_after_ms = 30000;
+  // An idle connection per node on the monitoring login, so that a crash is
+  // seen at once (mppstate/event_poller.h).
+  bool watch = true;
   std::string state_dir = "/run/mpp";
   // Durable: the pool memory that a reboot must not lose (doc/pool-logic.md).
   std::string data_dir = "/var/lib/mpp";

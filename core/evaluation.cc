@@ -114,6 +114,13 @@ Condition ReplicationCondition(const Config& cfg, const Evaluation& ev, const Po
   return c;
 }
 
+// Whether this evaluation brings a poll of node n: every node in a round,
+// only those with a result between rounds.
+bool PolledNow(const RoundInput& in, int n) {
+  if (!in.between_rounds) return true;
+  return static_cast<size_t>(n) < in.polls.size() && in.polls[static_cast<size_t>(n)].outcome != PollOutcome::kNotPolled;
+}
+
 // The monitor could not poll the node this round: no news of it, so no
 // decision may rest on it.
 bool Unpolled(const NodeEval& n) { return !n.monitor_error.empty(); }
@@ -454,7 +461,7 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
     // Clean and without a condition; the poll level follows by itself after
     // recover_after clean polls.
     bool healthy = ne.last.outcome == PollOutcome::kOk && c.level <= Status::kInfo;
-    ne.healthy_rounds = healthy ? ne.healthy_rounds + 1 : 0;
+    if (PolledNow(in_, n)) ne.healthy_rounds = healthy ? ne.healthy_rounds + 1 : 0;
     ne.status = level;
     std::string problem = PollProblem(ne);
     ne.reason = !problem.empty() && PollLevel(ne) >= c.level ? problem : c.why;
@@ -888,10 +895,11 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
     for (PoolEval& pe : ev.pools) pe.note.clear();
   }
 
-  for (NodeEval& ne : ev.nodes) ne.monitor_error.clear();
+  for (size_t n = 0; n < ev.nodes.size(); ++n)
+    if (PolledNow(in, static_cast<int>(n))) ev.nodes[n].monitor_error.clear();
   for (size_t p = 0; p < cfg.pools.size(); ++p)
     for (int n : cfg.pools[p].nodes)
-      if (static_cast<size_t>(n) < in.polls.size())
+      if (static_cast<size_t>(n) < in.polls.size() && PolledNow(in, n))
         UpdateHealth(cfg.pools[p], in.polls[static_cast<size_t>(n)], &ev.nodes[static_cast<size_t>(n)]);
 
   for (size_t n = 0; n < ev.nodes.size() && n < in.topology.size(); ++n) {

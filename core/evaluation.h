@@ -114,6 +114,11 @@ struct RoundInput {
   bool isolated = false;          // no checkpoint answered
   std::vector<Command> commands;
   std::vector<TopologyFacts> topology;  // like Config::nodes, or empty: nothing known
+  // An evaluation between two rounds (a confirmation poll after a watch
+  // connection dropped, a command, a report of the worker): only the nodes
+  // with a result other than kNotPolled in polls were polled, the others
+  // keep everything they had, and healthy_rounds counts rounds only.
+  bool between_rounds = false;
 };
 
 // The evaluation before the first round. memory: the pool memory of the

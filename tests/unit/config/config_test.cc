@@ -82,6 +82,20 @@ TEST_CASE("Config: a good file parses with its values and defaults") {
   CHECK_FALSE(cfg.ipvs.enabled);
 }
 
+TEST_CASE("Config: the watch connections are on unless switched off") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK(cfg.watch);
+  std::string text = kGood;
+  text.replace(text.find("interval = 200ms"), 16, "watch = no");
+  REQUIRE(ParseConfig(text, "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.watch);
+  text.replace(text.find("watch = no"), 10, "watch = 2");
+  CHECK(Errors(text).size() == 1);
+  CHECK(Errors(text)[0].rfind("bad.ini:2: watch: ", 0) == 0);
+}
+
 TEST_CASE("Config: an unknown section is an error with its line") {
   CHECK(Errors(WithGood("[nodes x]\naddress = 1.2.3.4:5\n")) ==
         std::vector<std::string>{"bad.ini:27: unknown section [nodes x]"});

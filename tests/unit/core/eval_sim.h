@@ -117,6 +117,21 @@ struct Sim {
   void Rounds(int n) {
     for (int i = 0; i < n; ++i) Round();
   }
+  // An evaluation between rounds, 30 ms later: the confirmation polls of
+  // some nodes (the others bring no news) and commands.
+  void Between(const std::vector<std::pair<std::string, PollResult>>& polls, std::vector<Command> commands = {}) {
+    RoundInput in;
+    in.between_rounds = true;
+    in.now_ms = now_ms;
+    in.mono_ms = mono_ms;
+    in.polls.resize(cfg.nodes.size());
+    for (const auto& [name, p] : polls) in.polls[static_cast<size_t>(Node(name))] = p;
+    in.commands = std::move(commands);
+    results.clear();
+    ev = Evaluate(cfg, ev, in, &results);
+    now_ms += 30;
+    mono_ms += 30;
+  }
   void Isolated() {
     RoundInput in;
     in.now_ms = now_ms;
