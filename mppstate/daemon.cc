@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -22,11 +23,11 @@
 #include "core/evaluation.h"
 #include "core/status_format.h"
 #include "mppstate/checkpoints.h"
-#include "mppstate/concurrent_poller.h"
 #include "mppstate/control_server.h"
+#include "mppstate/event_poller.h"
 #include "mppstate/logger.h"
+#include "mppstate/mysql_connect.h"
 #include "mppstate/notifier.h"
-#include "mppstate/poller.h"
 #include "mppstate/restart_memory.h"
 #include "mppstate/state_dir_lock.h"
 #include "mppstate/state_writer.h"
@@ -68,6 +69,17 @@ void LogMonitorErrors(const Config& cfg, const Evaluation& before, const Evaluat
   }
 }
 
+// A watch connection per node, and a poll per node in flight: a thousand
+// nodes need more descriptors than the usual soft limit of 1024. epoll has
+// no FD_SETSIZE, so the hard limit is ours to take.
+void RaiseDescriptorLimit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    Log(LogLevel::kWarning, "cannot raise the open files limit: %s", strerror(errno));
+}
+
 bool MakeDirs(const std::string& path) {
   for (size_t i = 1; i <= path.size(); ++i) {
     if (i < path.size() && path[i] != '/') continue;
@@ -99,9 +111,10 @@ class Daemon {
   void OpenControlSocket();
   void CloseControlSocket();
   ControlServer::Limits ControlLimits() const;
-  void Round();
+  void Serve();
+  void StartRound(Clock::time_point now);
+  void EvaluateNow(RoundInput in);
   void Reload();
-  void WaitForNextRound(Clock::time_point next);
   void HandleRequest(const ControlServer::Request& r);
   void Reply(uint64_t client, bool ok, const std::string& body);
   void Answer(const std::vector<TopologyFollower::Answer>& answers);
@@ -115,7 +128,8 @@ class Daemon {
   Config cfg_;
   std::shared_ptr<const Config> shared_cfg_;  // cfg_, for the topology worker's steps
   Evaluation ev_;
-  ConcurrentPoller poller_;
+  EventPoller poller_;
+  Clock::time_point next_round_;
   Notifier notifier_;
   std::vector<Command> commands_;
   std::vector<PendingClient> pending_;
@@ -123,9 +137,9 @@ class Daemon {
   PoolMemoryWriter memory_;
   ControlServer ctl_;
   TopologyFollower topology_;
-  Clock::time_point busy_since_;  // when the loop last stopped serving clients
   int sig_fd_ = -1;
   bool stop_ = false;
+  bool topology_reported_ = false;  // the worker reported since the last evaluation
   bool write_failing_ = false;
 };
 
@@ -152,19 +166,25 @@ bool Daemon::Setup() {
   std::string sweep_err;
   if (!SweepTrackFiles(cfg_, &sweep_err)) Log(LogLevel::kError, "track files: %s", sweep_err.c_str());
   if (!LoadMemory()) return false;
-  busy_since_ = Clock::now();
+  RaiseDescriptorLimit();
+  if (!poller_.error().empty()) {
+    Log(LogLevel::kError, "cannot poll: %s", poller_.error().c_str());
+    return false;
+  }
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  // Blocked before any poller thread starts, so they inherit the mask and
+  // Blocked before the topology worker starts, so it inherits the mask and
   // signals reach the signalfd only.
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   sig_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   signal(SIGPIPE, SIG_IGN);
   InitMysqlLibrary();
   shared_cfg_ = std::make_shared<const Config>(cfg_);
+  poller_.SetWatching(cfg_.watch && !opt_.once);
+  poller_.Configure(cfg_, Clock::now());
   std::string worker_err;
   if (!topology_.Start(&worker_err)) {
     Log(LogLevel::kError, "%s", worker_err.c_str());
@@ -217,9 +237,9 @@ void Daemon::CloseControlSocket() { ctl_.Close(); }
 
 ControlServer::Limits Daemon::ControlLimits() const {
   ControlServer::Limits l;
-  // A command is answered at the end of the next round. A switchover first
-  // waits for the catch-up, then for the round, then for the promotion; a
-  // rejoin for a fence and an attachment: a few intervals and timeouts.
+  // A command is answered once evaluated, at once. A switchover first
+  // waits for the catch-up, then for the promotion; a rejoin for a fence
+  // and an attachment: a few intervals and timeouts.
   l.answer_time = std::chrono::milliseconds(4 * cfg_.interval_ms + 2 * cfg_.switchover_timeout_ms +
                                             3 * cfg_.connect_timeout_ms + 4 * cfg_.query_timeout_ms);
   return l;
@@ -227,13 +247,15 @@ ControlServer::Limits Daemon::ControlLimits() const {
 
 int Daemon::Run() {
   if (!Setup()) return 2;
-  Clock::time_point next = Clock::now();
-  while (!stop_) {
-    Clock::time_point start = Clock::now();
-    next = start + std::chrono::milliseconds(cfg_.interval_ms);
-    Round();
-    if (opt_.once) break;
-    WaitForNextRound(next);
+  if (opt_.once) {
+    // One evaluation, no change to any database.
+    RoundInput in;
+    in.polls = poller_.PollAll(
+        cfg_, Clock::now() + std::chrono::milliseconds(cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms));
+    EvaluateNow(std::move(in));
+  } else {
+    next_round_ = Clock::now();
+    while (!stop_) Serve();
   }
   for (const PendingClient& c : pending_) Reply(c.client, false, "mppstate is stopping\n");
   // A step against a stopped server can take a connect timeout plus a few
@@ -242,34 +264,92 @@ int Daemon::Run() {
   bool worker_idle = topology_.Stop(cfg_.connect_timeout_ms + 3 * cfg_.query_timeout_ms + 500, &last);
   Answer(last);
   CloseControlSocket();
-  // Let no poll thread sit inside the client library while we exit: a poll
-  // of a stopped server can take the connect timeout plus one query timeout
-  // per statement.
-  bool idle = poller_.WaitIdle(Clock::now() + std::chrono::milliseconds(cfg_.connect_timeout_ms +
-                                                                         3 * cfg_.query_timeout_ms + 500));
   Log(LogLevel::kNotice, "mppstate stopped");
-  if (!idle || !worker_idle) _exit(0);  // no teardown under a thread still in the client library
+  if (!worker_idle) _exit(0);  // no teardown under a thread still in the client library
   return 0;
 }
 
-void Daemon::Round() {
+// Every interval a round starts; its polls run while the loop serves
+// everything else.
+void Daemon::StartRound(Clock::time_point now) {
   int64_t budget = std::min(cfg_.interval_ms * 9 / 10, cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms);
-  if (opt_.once) budget = cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms;
-  RoundInput in;
-  in.polls = poller_.PollAll(cfg_, Clock::now() + std::chrono::milliseconds(budget));
+  poller_.StartRound(now, now + std::chrono::milliseconds(budget));
+  next_round_ = now + std::chrono::milliseconds(cfg_.interval_ms);
+}
+
+// One turn of the loop: wait for whatever comes first (a socket of a poll
+// or a watch, a client, the worker, a signal, a timer), then handle all
+// that is ready. A decision is evaluated, and the state file written, as
+// soon as there is news: a round complete, a confirmed failure, a command.
+void Daemon::Serve() {
+  Clock::time_point now = Clock::now();
+  if (now >= next_round_ && !poller_.round_running()) StartRound(now);
+  std::vector<struct pollfd> fds = {
+      {sig_fd_, POLLIN, 0}, {topology_.event_fd(), POLLIN, 0}, {poller_.fd(), POLLIN, 0}};
+  ctl_.PollFds(&fds);
+  Clock::time_point wake = std::min({next_round_, poller_.NextWake(), ctl_.NextDeadline()});
+  // Rounded up: waking a little early would only spin.
+  int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now + std::chrono::microseconds(999))
+                     .count();
+  int n = poll(fds.data(), fds.size(), static_cast<int>(std::clamp<int64_t>(left, 0, 60000)));
+  if (n < 0 && errno != EINTR) {
+    Log(LogLevel::kError, "poll: %s", strerror(errno));
+    stop_ = true;
+    return;
+  }
+  Clock::time_point served = Clock::now();
+  if (fds[1].revents & POLLIN) TakeTopologyReports();
+  poller_.Process(served);
+  std::vector<PollResult> polls;
+  if (poller_.TakeRound(&polls)) {
+    RoundInput in;
+    in.polls = std::move(polls);
+    EvaluateNow(std::move(in));
+  }
+  for (const ControlServer::Request& r : ctl_.Process(fds.data() + 3, fds.size() - 3, served)) HandleRequest(r);
+  std::vector<EventPoller::Confirmed> confirmed = poller_.TakeConfirmed();
+  if (!confirmed.empty() || !commands_.empty() || topology_reported_) {
+    RoundInput in;
+    in.between_rounds = true;
+    in.polls.resize(cfg_.nodes.size());  // kNotPolled: no news
+    for (EventPoller::Confirmed& c : confirmed)
+      if (c.node < in.polls.size()) in.polls[c.node] = std::move(c.result);
+    EvaluateNow(std::move(in));
+  }
+  if (fds[0].revents & POLLIN) {
+    struct signalfd_siginfo si;
+    while (read(sig_fd_, &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGHUP) {
+        Reload();
+      } else {
+        Log(LogLevel::kNotice, "signal %u: stopping", si.ssi_signo);
+        stop_ = true;
+      }
+    }
+  }
+  // What the loop spent on its own work is not the clients' time.
+  ctl_.Stall(Clock::now() - served);
+}
+
+// Evaluates a round, or the news between rounds, and makes it known: the
+// log, the notify hook, the state file, the worker, the clients.
+void Daemon::EvaluateNow(RoundInput in) {
   bool any_failed = false;
   for (const PollResult& p : in.polls) any_failed = any_failed || PollFailed(p.outcome);
   if (!cfg_.checkpoints.empty() && any_failed)
     in.isolated = ProbeCheckpoints(cfg_.checkpoints, cfg_.connect_timeout_ms) == 0;
+  else if (in.between_rounds)
+    in.isolated = ev_.isolated;  // no failure since the last round: nothing to re-check
   in.now_ms = WallMs();
   in.mono_ms = MonoMs();
   TakeTopologyReports();
+  topology_reported_ = false;
   in.topology = topology_.Facts(cfg_);
-  in.commands = commands_;
+  in.commands = std::move(commands_);
+  commands_.clear();
   std::vector<CommandResult> results;
   Evaluation before = ev_;
   ev_ = Evaluate(cfg_, before, in, &results);
-  commands_.clear();
 
   LogChanges(before);
   LogMonitorErrors(cfg_, before, ev_);
@@ -279,9 +359,12 @@ void Daemon::Round() {
   // The state file first: the VIP leaves a demoted writer before the
   // worker fences it, and never waits for the worker.
   WriteFiles();
-  if (!opt_.once) {  // one evaluation, no change to any database
+  if (!opt_.once) {
+    // A round offers the worker its plan; news between rounds only when
+    // the decision moved, so a failing step is retried once a round.
     std::vector<TopologyFollower::Answer> answers;
-    topology_.AfterRound(shared_cfg_, ev_, in.commands, results, &answers);
+    topology_.AfterRound(shared_cfg_, ev_, in.commands, results, !in.between_rounds || !ev_.transitions.empty(),
+                         &answers);
     Answer(answers);
   }
 
@@ -300,7 +383,7 @@ void Daemon::Answer(const std::vector<TopologyFollower::Answer>& answers) {
 // switchover that caught up becomes a command of the next round.
 void Daemon::TakeTopologyReports() {
   std::vector<TopologyFollower::Answer> answers;
-  topology_.TakeReports(&commands_, &answers);
+  if (topology_.TakeReports(&commands_, &answers)) topology_reported_ = true;
   Answer(answers);
 }
 
@@ -389,6 +472,9 @@ void Daemon::Reload() {
   if (fresh.data_dir != cfg_.data_dir) memory_.Start(fresh.data_dir, nullptr);  // written there next round
   cfg_ = fresh;
   shared_cfg_ = std::make_shared<const Config>(cfg_);
+  poller_.SetWatching(cfg_.watch);
+  poller_.Configure(cfg_, Clock::now());  // a round in progress is abandoned:
+  next_round_ = Clock::now();             // the next one starts at once
   std::string sweep_err;  // before the next round writes any up
   if (!SweepTrackFiles(cfg_, &sweep_err)) Log(LogLevel::kError, "track files: %s", sweep_err.c_str());
   ctl_.SetLimits(ControlLimits());
@@ -397,40 +483,6 @@ void Daemon::Reload() {
   if (lock.held()) lock_ = std::move(lock);
   Log(LogLevel::kNotice, "configuration reloaded: %zu pools, %zu nodes, %zu virtual servers", cfg_.pools.size(),
       cfg_.nodes.size(), cfg_.vss.size());
-}
-
-// Serves the control socket until next, whatever its clients do: they are
-// only read and written when poll() says they can be.
-void Daemon::WaitForNextRound(Clock::time_point next) {
-  ctl_.Stall(Clock::now() - busy_since_);  // the round is not the clients' time
-  while (!stop_) {
-    Clock::time_point now = Clock::now();
-    if (now >= next) break;
-    std::vector<struct pollfd> fds = {{sig_fd_, POLLIN, 0}, {topology_.event_fd(), POLLIN, 0}};
-    ctl_.PollFds(&fds);
-    Clock::time_point wake = std::min(next, ctl_.NextDeadline());
-    // Rounded up: waking a little early would only spin.
-    int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now + std::chrono::microseconds(999))
-                       .count();
-    int n = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(0, left)));
-    if (n < 0 && errno != EINTR) break;
-    Clock::time_point served = Clock::now();
-    if (fds[1].revents & POLLIN) TakeTopologyReports();
-    for (const ControlServer::Request& r : ctl_.Process(fds.data() + 2, fds.size() - 2, served)) HandleRequest(r);
-    ctl_.Stall(Clock::now() - served);
-    if (fds[0].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sig_fd_, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGHUP) {
-          Reload();
-        } else {
-          Log(LogLevel::kNotice, "signal %u: stopping", si.ssi_signo);
-          stop_ = true;
-        }
-      }
-    }
-  }
-  busy_since_ = Clock::now();
 }
 
 void Daemon::Reply(uint64_t client, bool ok, const std::string& body) { ctl_.Reply(client, ok, body, Clock::now()); }

@@ -3,10 +3,10 @@
 # databases follow the decision), the notify hook, checkpoints, the
 # logger and the state file writer. libmppstate.a holds all but main(), for
 # the unit tests and the test tools.
-MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/poller.cc mppstate/concurrent_poller.cc \
+MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/poller.cc mppstate/event_poller.cc mppstate/node_poll.cc \
   mppstate/notifier.cc mppstate/checkpoints.cc mppstate/logger.cc \
   mppstate/state_writer.cc mppstate/control_server.cc mppstate/state_dir_lock.cc mppstate/mysql_connect.cc \
-  mppstate/restart_memory.cc mppstate/topology_worker.cc mppstate/topology_follower.cc mppstate/topology_steps.cc
+  mppstate/restart_memory.cc mppstate/mysql_async.cc mppstate/poll_rows.cc mppstate/topology_worker.cc mppstate/topology_follower.cc mppstate/topology_steps.cc
 MPPSTATE_LIB_OBJS := $(MPPSTATE_LIB_SRCS:%.cc=$(BUILD)/%.o)
 MPPSTATE_MAIN_OBJS := $(BUILD)/mppstate/mppstate_main.o
 ALL_OBJS += $(MPPSTATE_LIB_OBJS) $(MPPSTATE_MAIN_OBJS)
@@ -28,6 +28,11 @@ BINARIES += $(BUILD)/bin/mppstate
 bench: bench-failover
 bench-failover: $(BUILD)/bin/mppstate
 	bench/failover/run $(BUILD)
+
+.PHONY: bench-poller
+bench: bench-poller
+bench-poller: $(BUILD)/bin/mppstate
+	bench/poller/run $(BUILD)
 
 .PHONY: bench-replication
 bench: bench-replication

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
 
 #include <mysql.h>
 
 #include "common/address_text.h"
 #include "config/option_file.h"
-#include "mppstate/poller.h"
 
 namespace mpp {
 
@@ -148,17 +148,45 @@ std::string DescribeTlsFailure(TlsMode mode, const std::string& host, const std:
   return "TLS: " + detail + mode_note;
 }
 
+void InitMysqlLibrary() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Only fails on out of memory; mysql_init reports that later.
+    (void)mysql_library_init(0, nullptr, nullptr);
+  });
+}
+
+MysqlThread::MysqlThread() {
+  InitMysqlLibrary();
+  (void)mysql_thread_init();
+}
+
+MysqlThread::~MysqlThread() { mysql_thread_end(); }
+
 MysqlConnection::MysqlConnection() : handle_(nullptr) {
   InitMysqlLibrary();
   handle_ = mysql_init(nullptr);
 }
 
-MysqlConnection::~MysqlConnection() {
+MysqlConnection::~MysqlConnection() { Close(); }
+
+void MysqlConnection::Close() {
   if (handle_ != nullptr) mysql_close(static_cast<MYSQL*>(handle_));
+  handle_ = nullptr;
 }
 
-bool ConnectNode(const Config& cfg, const NodeConfig& node, const std::string& option_file,
-                 unsigned io_timeout_s, MysqlConnection* conn, ConnectFailure* failure) {
+Login ReadLogin(const Config& cfg, const std::string& option_file) {
+  Login login;
+  std::string why;
+  if (!ReadClientOptions(option_file, &login.options, &why))
+    login.error = "credentials " + why;
+  else if (!TlsFilesReadable(TlsSettingsFor(cfg.tls), login.options, &why))
+    login.error = why;
+  return login;
+}
+
+bool PrepareConnection(const Config& cfg, const NodeConfig& node, const Login& login, unsigned io_timeout_s,
+                       MysqlConnection* conn, ConnectFailure* failure) {
   *failure = ConnectFailure();
   auto local = [failure](const std::string& why) {
     failure->local = true;
@@ -169,12 +197,7 @@ bool ConnectNode(const Config& cfg, const NodeConfig& node, const std::string& o
   if (m == nullptr) return local("mysql_init: out of memory");
   if (node.address.kind != Address::kInet4 && node.address.kind != Address::kInet6)
     return local("node " + node.name + " has no IP address");
-
-  ClientOptions login;
-  std::string why;
-  if (!ReadClientOptions(option_file, &login, &why)) return local("credentials " + why);
-  TlsSettings tls = TlsSettingsFor(cfg.tls);
-  if (!TlsFilesReadable(tls, login, &why)) return local(why);
+  if (!login.error.empty()) return local(login.error);
 
   unsigned connect_s = MysqlTimeoutSeconds(cfg.connect_timeout_ms);
   unsigned protocol = MYSQL_PROTOCOL_TCP;
@@ -182,29 +205,44 @@ bool ConnectNode(const Config& cfg, const NodeConfig& node, const std::string& o
   mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout_s);
   mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout_s);
   mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
-  SetText(m, MYSQL_DEFAULT_AUTH, login.default_auth);
-  SetText(m, MYSQL_PLUGIN_DIR, login.plugin_dir);
-  ApplyTls(m, tls, login);
+  SetText(m, MYSQL_DEFAULT_AUTH, login.options.default_auth);
+  SetText(m, MYSQL_PLUGIN_DIR, login.options.plugin_dir);
+  ApplyTls(m, TlsSettingsFor(cfg.tls), login.options);
+  return true;
+}
 
+bool CheckConnected(const Config& cfg, const NodeConfig& node, const Login& login, bool ok,
+                    MysqlConnection* conn, ConnectFailure* failure) {
+  MYSQL* m = static_cast<MYSQL*>(conn->handle());
   std::string host = IpText(node.address);
-  auto t0 = std::chrono::steady_clock::now();
-  MYSQL* ok = mysql_real_connect(m, host.c_str(), login.user.empty() ? nullptr : login.user.c_str(),
-                                 login.password.c_str(), nullptr, node.address.port, nullptr, 0);
-  failure->elapsed_ms = MsSince(t0);
-  if (ok == nullptr) {
+  if (!ok) {
     failure->code = mysql_errno(m);
     failure->message = mysql_error(m);
     if (failure->code == kCrSslConnectionError)
-      failure->message = DescribeTlsFailure(cfg.tls, host, login.ssl_ca, failure->message);
+      failure->message = DescribeTlsFailure(cfg.tls, host, login.options.ssl_ca, failure->message);
     return false;
   }
-  if (tls.must_encrypt && mysql_get_ssl_cipher(m) == nullptr) {
+  if (TlsSettingsFor(cfg.tls).must_encrypt && mysql_get_ssl_cipher(m) == nullptr) {
     failure->code = kCrSslConnectionError;
-    failure->message = DescribeTlsFailure(cfg.tls, host, login.ssl_ca,
+    failure->message = DescribeTlsFailure(cfg.tls, host, login.options.ssl_ca,
                                           "SSL is required, but the server does not support it");
     return false;
   }
   return true;
+}
+
+bool ConnectNode(const Config& cfg, const NodeConfig& node, const std::string& option_file,
+                 unsigned io_timeout_s, MysqlConnection* conn, ConnectFailure* failure) {
+  Login login = ReadLogin(cfg, option_file);
+  if (!PrepareConnection(cfg, node, login, io_timeout_s, conn, failure)) return false;
+  MYSQL* m = static_cast<MYSQL*>(conn->handle());
+  const std::string& user = login.options.user;
+  std::string host = IpText(node.address);
+  auto t0 = std::chrono::steady_clock::now();
+  MYSQL* ok = mysql_real_connect(m, host.c_str(), user.empty() ? nullptr : user.c_str(),
+                                 login.options.password.c_str(), nullptr, node.address.port, nullptr, 0);
+  failure->elapsed_ms = MsSince(t0);
+  return CheckConnected(cfg, node, login, ok != nullptr, conn, failure);
 }
 
 }  // namespace mpp

@@ -1,6 +1,7 @@
 // Opening a MySQL connection to a node: the one place that sets the
 // timeouts, reads the login from the option file (config/option_file.h) and
-// applies [global] tls. The poller and fencing both connect through it.
+// applies [global] tls. The poller (non-blocking, node_poll.h) and the
+// topology steps (blocking) both connect through it.
 //
 // TLS with MariaDB Connector/C 3.3, as measured against MariaDB 10.11:
 //   - With no TLS option at all, no TLS, even when the server offers it.
@@ -19,7 +20,7 @@
 //
 // Thread-safety: ConnectNode may run on several threads at once, each with
 // its own MysqlConnection, on threads registered with the client library
-// (MysqlThread in poller.h).
+// (MysqlThread).
 #pragma once
 
 #include <stdint.h>
@@ -27,8 +28,22 @@
 #include <string>
 
 #include "config/config.h"
+#include "config/option_file.h"
 
 namespace mpp {
+
+// Initialises the client library once per process; safe to call from any
+// thread, any number of times.
+void InitMysqlLibrary();
+
+// Registers the current thread with the client library for its lifetime.
+class MysqlThread {
+ public:
+  MysqlThread();
+  ~MysqlThread();
+  MysqlThread(const MysqlThread&) = delete;
+  MysqlThread& operator=(const MysqlThread&) = delete;
+};
 
 // The client library's timeouts are whole seconds: ms rounded up, at least 1.
 unsigned MysqlTimeoutSeconds(int64_t ms);
@@ -61,6 +76,8 @@ class MysqlConnection {
   // The MYSQL* (opaque here: this header does without <mysql.h>); nullptr
   // when mysql_init ran out of memory.
   void* handle() const { return handle_; }
+  // Closes the connection now; handle() is nullptr after.
+  void Close();
 
  private:
   void* handle_;
@@ -75,9 +92,28 @@ struct ConnectFailure {
   int64_t elapsed_ms = 0;  // how long the connect took, to tell a timeout
 };
 
+// The login of an option file, read and checked once (its TLS files
+// readable) for any number of connects.
+struct Login {
+  ClientOptions options;
+  std::string error;  // why it cannot be used (the monitor's fault); "" if it can
+};
+Login ReadLogin(const Config& cfg, const std::string& option_file);
+
+// Sets every option of a connect to node on conn: timeouts (io_timeout_s
+// bounds every read and write), TCP, TLS as cfg.tls asks, the login's
+// plugins. Returns false with *failure set (local) when it cannot.
+bool PrepareConnection(const Config& cfg, const NodeConfig& node, const Login& login, unsigned io_timeout_s,
+                       MysqlConnection* conn, ConnectFailure* failure);
+
+// What a finished connect says: true when it stands; otherwise *failure is
+// filled from the library's error (ok: whether the library connected).
+bool CheckConnected(const Config& cfg, const NodeConfig& node, const Login& login, bool ok,
+                    MysqlConnection* conn, ConnectFailure* failure);
+
 // Connects conn to node over TCP with cfg's connect timeout and TLS mode and
-// the login of option_file; io_timeout_s bounds every later read and write.
-// REQUIRES: node has an IP address.
+// the login of option_file, blocking; io_timeout_s bounds every later read
+// and write. REQUIRES: node has an IP address.
 bool ConnectNode(const Config& cfg, const NodeConfig& node, const std::string& option_file,
                  unsigned io_timeout_s, MysqlConnection* conn, ConnectFailure* failure);
 

@@ -1,21 +1,10 @@
-// Polls one MySQL/MariaDB node through libmysqlclient (MariaDB Connector/C
-// or Oracle's libmysqlclient): a fresh login, the check query, @@read_only
-// and @@server_id, and the replication status (SHOW SLAVE STATUS, or SHOW
-// REPLICA STATUS on MySQL >= 8.0.22), turned into a PollResult.
+// The poller's pieces that need no event loop: what a client library
+// error number means for a poll, the GTID parsers, and PollNode, one poll of
+// one node that blocks (node_poll.h has the poll itself; EventPoller runs
+// many at once).
 //
-// The monitoring user needs no data privileges, only the right to read the
-// replication status:
-//   MariaDB >= 10.5: GRANT SLAVE MONITOR ON *.* TO 'mpp'@'127.0.0.1';
-//   older MariaDB and MySQL: GRANT REPLICATION CLIENT ON *.* TO 'mpp'@'...';
-// It must not hold SUPER (or CONNECTION ADMIN): with it the server keeps a
-// spare connection for it and "too many connections" would go unseen.
-//
-// Thread-safety: PollNode may run on several threads at once. It calls
-// mysql_library_init itself (once, guarded); a thread other than the one
-// that first called it should call mysql_thread_init before and
-// mysql_thread_end after its polls (MysqlThread does both). PollNode blocks
-// for up to the connect timeout plus a few query timeouts: callers that need
-// a hard deadline use ConcurrentPoller (concurrent_poller.h).
+// Thread-safety: PollNode may run on several threads at once, on threads
+// registered with the client library (MysqlThread in mysql_connect.h).
 #pragma once
 
 #include <stdint.h>
@@ -27,23 +16,13 @@
 
 #include "config/config.h"
 #include "core/poll_result.h"
+#include "mppstate/mysql_connect.h"
 
 namespace mpp {
 
-// Initialises the client library once per process; safe to call from any
-// thread, any number of times.
-void InitMysqlLibrary();
-
-// Registers the current thread with the client library for its lifetime.
-class MysqlThread {
- public:
-  MysqlThread();
-  ~MysqlThread();
-  MysqlThread(const MysqlThread&) = delete;
-  MysqlThread& operator=(const MysqlThread&) = delete;
-};
-
-// One poll of node with cfg's timeouts, credentials file and check query.
+// One poll of node with cfg's timeouts, credentials file and check query,
+// blocking until it is done (connect timeout plus three query timeouts at
+// most).
 PollResult PollNode(const Config& cfg, const NodeConfig& node);
 
 // The outcome a client library error number stands for. elapsed_ms and

@@ -111,8 +111,9 @@ void TopologyFollower::LogReport(const TopologyReport& r) {
   }
 }
 
-void TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<Answer>* answers) {
-  for (const TopologyReport& r : worker_.TakeReports()) {
+bool TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<Answer>* answers) {
+  std::vector<TopologyReport> reports = worker_.TakeReports();
+  for (const TopologyReport& r : reports) {
     LogReport(r);
     TopologyFacts& f = facts_[r.node];
     f.error = r.outcome.ok ? "" : r.outcome.message;
@@ -152,11 +153,12 @@ void TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<A
       it->command_index = commands->size() - 1;
     }
   }
+  return !reports.empty();
 }
 
 void TopologyFollower::AfterRound(std::shared_ptr<const Config> cfg, const Evaluation& ev,
                                   const std::vector<Command>& commands, const std::vector<CommandResult>& results,
-                                  std::vector<Answer>* answers) {
+                                  bool offer_plan, std::vector<Answer>* answers) {
   Clock::time_point now = Clock::now();
   for (auto it = pending_.begin(); it != pending_.end();) {
     bool done = false;
@@ -205,6 +207,7 @@ void TopologyFollower::AfterRound(std::shared_ptr<const Config> cfg, const Evalu
     if (a >= 0) actives[cfg->pools[p].name] = cfg->nodes[static_cast<size_t>(a)].name;
   }
   worker_.PublishActives(std::move(actives));
+  if (!offer_plan) return;
   std::vector<TopologyStep> plan = PlanTopology(*cfg, ev);
   plan.erase(std::remove_if(plan.begin(), plan.end(),
                             [&](const TopologyStep& s) {

@@ -6,8 +6,8 @@
 //
 // It also runs the operators' commands that touch the databases:
 //   switchover: the worker fences the old writer and waits for the target's
-//     catch-up; then a kSwitchover command moves the decision in the next
-//     round, and the answer waits until the plans made the target writable
+//     catch-up; then a kSwitchover command moves the decision at once, and
+//     the answer waits until the plans made the target writable
 //     (with manage_read_only). While a switchover is before its commit, its
 //     pool gets no plan, and a second switchover of it is refused.
 //   rejoin: the worker fences the node and attaches it after the divergence
@@ -54,13 +54,14 @@ class TopologyFollower {
                             uint64_t client);
 
   // The worker's reports: logged, kept as facts; a switchover that caught
-  // up appends its command to *commands (applied in the next round).
-  void TakeReports(std::vector<Command>* commands, std::vector<Answer>* answers);
+  // up appends its command to *commands (applied in the next evaluation).
+  // False when there was none.
+  bool TakeReports(std::vector<Command>* commands, std::vector<Answer>* answers);
 
-  // After a round was evaluated with commands (and their results): publishes
-  // the decision, offers the plan, and answers what is due.
+  // After an evaluation with commands (and their results): publishes the
+  // decision, offers the plan if offer_plan, and answers what is due.
   void AfterRound(std::shared_ptr<const Config> cfg, const Evaluation& ev, const std::vector<Command>& commands,
-                  const std::vector<CommandResult>& results, std::vector<Answer>* answers);
+                  const std::vector<CommandResult>& results, bool offer_plan, std::vector<Answer>* answers);
 
   // Answers every waiting client and stops the worker (see
   // TopologyWorker::Stop).
@@ -71,7 +72,7 @@ class TopologyFollower {
     uint64_t client = 0;
     TopologyJob job;
     enum Phase { kRunning, kCommitting, kPromoting } phase = kRunning;
-    size_t command_index = 0;    // kCommitting: its command in the next round
+    size_t command_index = 0;    // kCommitting: its command in the next evaluation
     Clock::time_point deadline;  // kPromoting: answer by then in any case
   };
   void LogReport(const TopologyReport& r);

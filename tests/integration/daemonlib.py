@@ -17,9 +17,10 @@ def _ignore(_line):
 
 
 def poll_probe(program, config, nodes=(), deadline_ms=None, direct=False, timeout=60,
-               log=_ignore):
+               log=_ignore, rounds=None):
     """Runs the test program poll_probe once on config; returns {node name:
-    result dict} plus the key "_elapsed_ms"."""
+    result dict} plus the key "_elapsed_ms". With rounds: runs that many
+    rounds and returns poll_probe's summary (outcomes, fds, RSS)."""
     args = [program, "-c", config]
     for n in nodes:
         args += ["--node", n]
@@ -27,11 +28,16 @@ def poll_probe(program, config, nodes=(), deadline_ms=None, direct=False, timeou
         args += ["--deadline-ms", str(deadline_ms)]
     if direct:
         args.append("--direct")
+    if rounds is not None:
+        args += ["--rounds", str(rounds)]
     r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
     if r.returncode != 0:
         raise AssertionError("poll_probe exited %d: %s" % (r.returncode, r.stderr.strip()))
     doc = json.loads(r.stdout)
+    if rounds is not None:
+        log("poll_probe: " + r.stdout.strip())
+        return doc
     out = {n["name"]: n for n in doc["nodes"]}
     out["_elapsed_ms"] = doc["elapsed_ms"]
     log("poll_probe: " + r.stdout.strip())

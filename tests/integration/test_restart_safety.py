@@ -334,7 +334,9 @@ def test_a_reload_that_removes_the_active_is_refused(cluster, mppstate, log):
 def test_offline_in_the_failover_round_keeps_the_node_from_promotion(cluster, mppstate, spawn,
                                                                       log, note):
     c = cluster()
-    m = mppstate(c, {"global": {"interval": "1s", "connect_timeout": "1s"}})
+    # No watch: the rounds alone find the crash, one failed poll a second,
+    # which leaves time for the command between the two.
+    m = mppstate(c, {"global": {"interval": "1s", "connect_timeout": "1s", "watch": "no"}})
     m.wait(settled, what="db1 ACTIVE, db2 and db3 STANDBY")
     c.write(1, "last")
     c.wait_replicated()

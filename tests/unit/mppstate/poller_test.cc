@@ -1,10 +1,11 @@
 // The poller without a server: GTID parsing, error classes, a refused
-// connection, the deadline of ConcurrentPoller against a listener that
-// never answers, and the monitor's own faults (no thread, no descriptor).
+// connection, the deadlines of EventPoller against a listener that never
+// answers, no descriptor left behind, and the monitor's own fault (no
+// descriptor).
 // The real-server cases are in tests/integration.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -16,12 +17,11 @@
 #include <chrono>
 #include <functional>
 #include <string>
-#include <system_error>
 #include <thread>
 
 #include <doctest/doctest.h>
 
-#include "mppstate/concurrent_poller.h"
+#include "mppstate/event_poller.h"
 #include "mppstate/poller.h"
 
 namespace {
@@ -96,6 +96,17 @@ mpp::Config TestConfig() {
   cfg.connect_timeout_ms = 1000;
   cfg.query_timeout_ms = 1000;
   return cfg;
+}
+
+// Descriptors open in this process.
+int OpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  REQUIRE(d != nullptr);
+  while (struct dirent* e = readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  closedir(d);
+  return n - 1;  // the directory's own
 }
 
 // The number of threads of this process (/proc/self/status), or -1.
@@ -220,12 +231,13 @@ TEST_CASE("Poller: a closed port on 127.0.0.1 is refused at once") {
   CHECK(r.error.find("connect: ") == 0);
 }
 
-TEST_CASE("ConcurrentPoller: a silent node misses the deadline, the others do not wait") {
+TEST_CASE("EventPoller: a silent node misses the deadline, the others do not wait") {
   LoopbackPort hung(true);
   LoopbackPort closed(false);
   mpp::Config cfg = TestConfig();
   cfg.nodes = {Node("hung", hung.port()), Node("closed", closed.port())};
-  mpp::ConcurrentPoller poller;
+  mpp::EventPoller poller;
+  poller.SetWatching(false);
 
   auto t0 = Clock::now();
   auto results = poller.PollAll(cfg, t0 + std::chrono::milliseconds(300));
@@ -236,46 +248,94 @@ TEST_CASE("ConcurrentPoller: a silent node misses the deadline, the others do no
   CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
   CHECK(results[0].error == "poll missed its deadline");
   CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
-
-  // The stuck poll is still running: the next round does not start another.
-  CHECK(poller.InFlight() == 1);
-  t0 = Clock::now();
-  results = poller.PollAll(cfg, t0 + std::chrono::milliseconds(300));
-  CHECK(MsSince(t0) < 450);
-  REQUIRE(results.size() == 2);
-  CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
-  CHECK(results[0].error.find("still running") != std::string::npos);
-  CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
-
-  // The client library gives up on its own timeout; nothing is left behind.
-  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(10)));
+  // Nothing runs on after the deadline: the hung poll was aborted.
   CHECK(poller.InFlight() == 0);
 }
 
-TEST_CASE("ConcurrentPoller: polls finishing before the deadline return early") {
+TEST_CASE("EventPoller: a step has its own timeout within the round's deadline") {
+  LoopbackPort hung(true);
+  mpp::Config cfg = TestConfig();
+  cfg.connect_timeout_ms = 150;  // the greeting never comes: the connect step runs out
+  cfg.nodes = {Node("hung", hung.port())};
+  mpp::EventPoller poller;
+  poller.SetWatching(false);
+  auto t0 = Clock::now();
+  auto results = poller.PollAll(cfg, t0 + std::chrono::seconds(5));
+  int64_t took = MsSince(t0);
+  CHECK(took >= 145);
+  CHECK(took < 400);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(results[0].error == "connect: no answer within 150ms");
+}
+
+TEST_CASE("EventPoller: polls finishing before the deadline return early") {
   LoopbackPort a(false), b(false), c(false);
   mpp::Config cfg = TestConfig();
   cfg.nodes = {Node("a", a.port()), Node("b", b.port()), Node("c", c.port())};
-  mpp::ConcurrentPoller poller;
+  mpp::EventPoller poller;
   auto t0 = Clock::now();
   auto results = poller.PollAll(cfg, t0 + std::chrono::seconds(5));
   CHECK(MsSince(t0) < 1000);
   REQUIRE(results.size() == 3);
   for (const auto& r : results) CHECK(r.outcome == mpp::PollOutcome::kRefused);
-  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(5)));
+  CHECK(poller.InFlight() == 0);
+  CHECK(poller.Watching() == 0);  // no watch after a failed poll
 }
 
-TEST_CASE("ConcurrentPoller: a deadline already past times every poll out at once") {
+TEST_CASE("EventPoller: a deadline already past times every poll out at once") {
   LoopbackPort hung(true);
   mpp::Config cfg = TestConfig();
   cfg.nodes = {Node("hung", hung.port())};
-  mpp::ConcurrentPoller poller;
+  mpp::EventPoller poller;
   auto t0 = Clock::now();
   auto results = poller.PollAll(cfg, t0 - std::chrono::milliseconds(1));
   CHECK(MsSince(t0) < 100);
   REQUIRE(results.size() == 1);
   CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
-  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(10)));
+  CHECK(poller.InFlight() == 0);
+}
+
+TEST_CASE("EventPoller: rounds of refusals and timeouts leave no descriptor behind") {
+  LoopbackPort hung(true), closed(false);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("hung", hung.port()), Node("closed", closed.port())};
+  mpp::EventPoller poller;
+  poller.SetWatching(false);
+  poller.PollAll(cfg, Clock::now() + std::chrono::milliseconds(5));
+  int before = OpenFds();
+  for (int i = 0; i < 100; ++i) {
+    auto results = poller.PollAll(cfg, Clock::now() + std::chrono::milliseconds(5));
+    REQUIRE(results.size() == 2);
+    CHECK(results[0].outcome == mpp::PollOutcome::kTimeout);
+    CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
+  }
+  CHECK(OpenFds() == before);
+  CHECK(poller.InFlight() == 0);
+}
+
+TEST_CASE("EventPoller: the event loop is driven from outside, one round at a time") {
+  LoopbackPort a(false), hung(true);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("a", a.port()), Node("hung", hung.port())};
+  mpp::EventPoller poller;
+  auto now = Clock::now();
+  poller.Configure(cfg, now);
+  std::vector<mpp::PollResult> results;
+  CHECK_FALSE(poller.TakeRound(&results));  // no round yet
+  poller.StartRound(now, now + std::chrono::milliseconds(200));
+  CHECK(poller.round_running());
+  CHECK(poller.NextWake() <= now + std::chrono::milliseconds(200));
+  poller.Process(Clock::now());
+  CHECK_FALSE(poller.TakeRound(&results));  // hung has until the deadline
+  while (Clock::now() < now + std::chrono::milliseconds(200)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  poller.Process(Clock::now());
+  REQUIRE(poller.TakeRound(&results));
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
+  CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
+  CHECK_FALSE(poller.round_running());
+  CHECK(poller.TakeConfirmed().empty());
 }
 
 TEST_CASE("Poller: running out of descriptors or memory is the monitor's fault") {
@@ -286,29 +346,7 @@ TEST_CASE("Poller: running out of descriptors or memory is the monitor's fault")
   CHECK_FALSE(mpp::PollFailed(PollOutcome::kMonitorError));
 }
 
-TEST_CASE("ConcurrentPoller: a poll thread that cannot start is a monitor error, not a timeout") {
-  LoopbackPort a(false), b(false), c(false);
-  mpp::Config cfg = TestConfig();
-  cfg.nodes = {Node("a", a.port()), Node("b", b.port()), Node("c", c.port())};
-  int calls = 0;
-  mpp::ConcurrentPoller poller([&calls](std::function<void()> fn) {
-    if (++calls == 2) throw std::system_error(EAGAIN, std::generic_category(), "pthread_create");
-    std::thread(std::move(fn)).detach();
-  });
-  auto results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
-  REQUIRE(results.size() == 3);
-  CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
-  CHECK(results[1].outcome == mpp::PollOutcome::kMonitorError);
-  CHECK(results[1].error.find("cannot start a poll thread: pthread_create: Resource temporarily unavailable") == 0);
-  CHECK(results[2].outcome == mpp::PollOutcome::kRefused);
-  // Nothing is left marked busy: the next round polls b again.
-  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(5)));
-  results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
-  CHECK(results[1].outcome == mpp::PollOutcome::kRefused);
-  CHECK(poller.WaitIdle(Clock::now() + std::chrono::seconds(5)));
-}
-
-TEST_CASE("ConcurrentPoller: with no descriptor left, a listening node is a monitor error") {
+TEST_CASE("EventPoller: with no descriptor left, a listening node is a monitor error") {
   // A real EMFILE: the child may open nothing more, so reading the login or
   // the client library's socket() fails ("Can't create TCP/IP socket (24)").
   LoopbackPort hung(true);
@@ -317,7 +355,7 @@ TEST_CASE("ConcurrentPoller: with no descriptor left, a listening node is a moni
   std::string text;
   int rc = InChild(
       [&cfg](int out) {
-        mpp::ConcurrentPoller poller;
+        mpp::EventPoller poller;
         int lowest_free = dup(0);
         if (lowest_free < 0) return 2;
         close(lowest_free);
@@ -333,42 +371,3 @@ TEST_CASE("ConcurrentPoller: with no descriptor left, a listening node is a moni
   INFO(text);
   CHECK(rc == 0);
 }
-
-#if !defined(__SANITIZE_ADDRESS__)
-TEST_CASE("ConcurrentPoller: with no address space for a thread stack, polls are monitor errors") {
-  // A real thread-creation failure: pthread_create cannot map a stack under
-  // a tight RLIMIT_AS (as root, RLIMIT_NPROC is not enforced). The stacks
-  // asked for are larger than those glibc keeps from earlier threads, so
-  // none is reused. Without ASan, which needs the address space for itself.
-  LoopbackPort a(false), b(false);
-  mpp::Config cfg = TestConfig();
-  cfg.nodes = {Node("a", a.port()), Node("b", b.port())};
-  std::string text;
-  int rc = InChild(
-      [&cfg](int out) {
-        mpp::ConcurrentPoller poller;
-        FILE* f = fopen("/proc/self/statm", "r");
-        unsigned long pages = 0;
-        if (f == nullptr || fscanf(f, "%lu", &pages) != 1) return 2;
-        fclose(f);
-        pthread_attr_t attr;
-        if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 64 << 20) != 0 ||
-            pthread_setattr_default_np(&attr) != 0)
-          return 5;
-        // 1 MiB more than mapped now: far less than a thread stack.
-        rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (1 << 20);
-        struct rlimit rl = {limit, limit};
-        if (setrlimit(RLIMIT_AS, &rl) != 0) return 3;
-        auto results = poller.PollAll(cfg, Clock::now() + std::chrono::seconds(5));
-        Say(out, Describe(cfg, results));
-        for (const auto& r : results) {
-          if (r.outcome != mpp::PollOutcome::kMonitorError) return 1;
-          if (r.error.find("cannot start a poll thread: ") != 0) return 4;
-        }
-        return 0;
-      },
-      &text);
-  INFO(text);
-  CHECK(rc == 0);
-}
-#endif

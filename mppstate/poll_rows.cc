@@ -1,0 +1,143 @@
+#include "mppstate/poll_rows.h"
+
+#include <stdint.h>
+
+#include <algorithm>
+#include <initializer_list>
+#include <map>
+
+#include "common/address_text.h"
+#include "common/decimal.h"
+#include "mppstate/poller.h"
+
+namespace mpp {
+namespace {
+
+// Whole-string unsigned decimal.
+bool ParseU64(const std::string& s, uint64_t* out) {
+  return ParseDecimalU64(s.data(), s.size(), UINT64_MAX, out);
+}
+
+// One row of a result, read by column name.
+class NamedRow {
+ public:
+  NamedRow(MYSQL_RES* res, MYSQL_ROW row) : row_(row) {
+    unsigned n = mysql_num_fields(res);
+    MYSQL_FIELD* fields = mysql_fetch_fields(res);
+    for (unsigned i = 0; i < n; ++i) index_[fields[i].name] = i;
+  }
+  // The first of the names the server has; nullptr when it has none of them
+  // or the value is NULL.
+  const char* Get(std::initializer_list<const char*> names) const {
+    for (const char* name : names) {
+      auto it = index_.find(name);
+      if (it != index_.end()) return row_[it->second];
+    }
+    return nullptr;
+  }
+  std::string Text(std::initializer_list<const char*> names) const {
+    const char* v = Get(names);
+    return v == nullptr ? "" : v;
+  }
+  uint64_t Number(std::initializer_list<const char*> names) const {
+    uint64_t v = 0;
+    const char* s = Get(names);
+    if (s == nullptr || !ParseU64(s, &v)) return 0;
+    return v;
+  }
+
+ private:
+  MYSQL_ROW row_;
+  std::map<std::string, unsigned> index_;
+};
+
+IoThread ParseIoRunning(const std::string& v) {
+  if (v == "Yes") return IoThread::kYes;
+  if (v == "No" || v.empty()) return IoThread::kNo;
+  return IoThread::kConnecting;  // "Connecting", "Preparing"
+}
+
+// Fills r->repl from one SHOW SLAVE/REPLICA STATUS row. gtid_slave_pos is
+// MariaDB's @@gtid_slave_pos ("" elsewhere).
+void ReadReplicationRow(const NamedRow& row, bool mariadb, const std::string& gtid_slave_pos,
+                        ReplicationStatus* repl) {
+  repl->configured = true;
+  std::string host = row.Text({"Master_Host", "Source_Host"});
+  std::string port = row.Text({"Master_Port", "Source_Port"});
+  repl->source_text = host + ":" + port;
+  std::string literal =
+      host.find(':') != std::string::npos ? "[" + host + "]:" + port : repl->source_text;
+  const char* why = nullptr;
+  if (!ParseAddress(literal.data(), literal.size(), &repl->source, &why)) repl->source = Address();
+
+  repl->io = ParseIoRunning(row.Text({"Slave_IO_Running", "Replica_IO_Running"}));
+  repl->sql_running = row.Text({"Slave_SQL_Running", "Replica_SQL_Running"}) == "Yes";
+  repl->io_errno = static_cast<int>(row.Number({"Last_IO_Errno"}));
+  repl->sql_errno = static_cast<int>(row.Number({"Last_SQL_Errno"}));
+  repl->io_error = row.Text({"Last_IO_Error"});
+  repl->sql_error = row.Text({"Last_SQL_Error"});
+  const char* lag = row.Get({"Seconds_Behind_Master", "Seconds_Behind_Source"});
+  uint64_t lag_v = 0;
+  repl->lag_s = lag != nullptr && ParseU64(lag, &lag_v) ? static_cast<int64_t>(lag_v) : -1;
+
+  repl->received.file = row.Text({"Master_Log_File", "Source_Log_File"});
+  repl->received.pos = row.Number({"Read_Master_Log_Pos", "Read_Source_Log_Pos"});
+  std::string exec_file = row.Text({"Relay_Master_Log_File", "Relay_Source_Log_File"});
+  uint64_t exec_pos = row.Number({"Exec_Master_Log_Pos", "Exec_Source_Log_Pos"});
+  bool applied = exec_file == repl->received.file && exec_pos == repl->received.pos;
+
+  if (mariadb) {
+    std::map<std::string, uint64_t> io_pos, slave_pos;
+    ParseMariaGtidList(row.Text({"Gtid_IO_Pos"}), &io_pos);
+    ParseMariaGtidList(gtid_slave_pos, &slave_pos);
+    bool using_gtid = row.Text({"Using_Gtid"}) != "No" && !row.Text({"Using_Gtid"}).empty();
+    if (using_gtid && !io_pos.empty()) {
+      bool all = true;
+      for (const auto& [domain, seq] : io_pos) {
+        auto it = slave_pos.find(domain);
+        if (it == slave_pos.end() || it->second < seq) all = false;
+      }
+      applied = applied || all;
+    }
+    // What a replica has executed it has also received; after a restart
+    // Gtid_IO_Pos can be empty until the IO thread connects.
+    repl->received.gtid = io_pos;
+    if (using_gtid) {
+      for (const auto& [domain, seq] : slave_pos) {
+        uint64_t& mine = repl->received.gtid[domain];
+        mine = std::max(mine, seq);
+      }
+    }
+  } else {
+    GtidIntervals retrieved, executed;
+    ParseMysqlGtidSet(row.Text({"Retrieved_Gtid_Set"}), &retrieved);
+    ParseMysqlGtidSet(row.Text({"Executed_Gtid_Set"}), &executed);
+    if (!retrieved.empty()) {
+      applied = applied || GtidSetContains(executed, retrieved);
+      repl->received.gtid = GtidSetHighest(retrieved);
+    }
+  }
+  repl->relay_applied = applied;
+}
+
+
+}  // namespace
+
+bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::string* gtid_slave_pos) {
+  MYSQL_ROW row = res != nullptr ? mysql_fetch_row(res) : nullptr;
+  if (row == nullptr) return false;
+  uint64_t v = 0;
+  r->read_only = !(row[0] != nullptr && ParseU64(row[0], &v) && v == 0);
+  if (row[1] != nullptr && ParseU64(row[1], &v)) r->server_id = static_cast<int64_t>(v);
+  gtid_slave_pos->clear();
+  if (mariadb && mysql_num_fields(res) > 2 && row[2] != nullptr) *gtid_slave_pos = row[2];
+  return true;
+}
+
+void ReadReplicationStatus(MYSQL_RES* res, bool mariadb, const std::string& gtid_slave_pos,
+                           ReplicationStatus* repl) {
+  MYSQL_ROW row = res != nullptr ? mysql_fetch_row(res) : nullptr;
+  if (row != nullptr) ReadReplicationRow(NamedRow(res, row), mariadb, gtid_slave_pos, repl);
+}
+
+}  // namespace mpp

@@ -1,0 +1,24 @@
+// Reading the rows of a poll into a PollResult: the server variables and
+// the replication status, as MariaDB and MySQL name their columns.
+// Thread-safety: pure functions over result sets.
+#pragma once
+
+#include <string>
+
+#include <mysql.h>
+
+#include "core/poll_result.h"
+
+namespace mpp {
+
+// "SELECT @@read_only, @@server_id[, @@gtid_slave_pos]" into r->read_only
+// and r->server_id, and *gtid_slave_pos (MariaDB; "" elsewhere). False when
+// the result has no row.
+bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::string* gtid_slave_pos);
+
+// SHOW SLAVE/REPLICA STATUS into *repl: its first row (MySQL's default
+// channel comes first); nothing when it has none (not a replica).
+void ReadReplicationStatus(MYSQL_RES* res, bool mariadb, const std::string& gtid_slave_pos,
+                           ReplicationStatus* repl);
+
+}  // namespace mpp
