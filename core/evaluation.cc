@@ -621,7 +621,7 @@ void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, Command
         res->message = active < 0 ? "pool " + pc.name + " has no ACTIVE" : cmd.node + " is already ACTIVE";
         return;
       }
-      std::string no = WhyNotEligible(cfg, *ev, pool, active, n);
+      std::string no = WhyNotEligible(cfg, *ev, pool, active, n, cmd.caught_up);
       if (!no.empty()) {
         res->message = "cannot switch over to " + cmd.node + ": " + no;
         return;
@@ -679,7 +679,8 @@ int Evaluation::ActiveOf(const Config& cfg, int pool) const {
   return -1;
 }
 
-std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node) {
+std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node,
+                           bool caught_up) {
   const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
   const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
   if (n.state != State::kStandby) return std::string("is ") + StateName(n.state);
@@ -695,6 +696,7 @@ std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, in
     return "replicates from " + r.source_text + ", not from the ACTIVE";
   if (!r.sql_running) return "SQL thread stopped";
   if (r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
+  if (caught_up) return "";
   if (!r.relay_applied) return "relay log not applied yet";
   if (n.lag_before_trouble < 0) return "lag unknown before the trouble";
   if (n.lag_before_trouble * 1000 > pc.max_promote_lag_ms)

@@ -91,6 +91,10 @@ struct Command {
   Kind kind;
   std::string pool;  // switchover
   std::string node;  // every kind; switchover: the target (resolved beforehand)
+  // Switchover: the worker has just seen, on live connections, the target
+  // apply all the fenced writer wrote; what the last poll said of its relay
+  // log and lag is older news.
+  bool caught_up = false;
 };
 
 struct CommandResult {
@@ -139,7 +143,10 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
 
 // Why node may not be promoted to replace the ACTIVE node `active` now;
 // empty if it may. Exposed for mppctl switchover and the tests.
-std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node);
+// caught_up: the target's catch-up was just seen on live connections (a
+// switchover's commit): its relay log and lag need no older poll's word.
+std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node,
+                           bool caught_up = false);
 
 // The (vs, node) decisions that follow from the nodes' STATE and STATUS.
 void ComputeDecisions(const Config& cfg, Evaluation* ev);

@@ -270,10 +270,13 @@ int Daemon::Run() {
 }
 
 // Every interval a round starts; its polls run while the loop serves
-// everything else.
+// everything else. A poll answers for the round within 0.9 interval, and may
+// run on up to its timeouts: a node still not answering when the next round
+// starts has missed that one too.
 void Daemon::StartRound(Clock::time_point now) {
-  int64_t budget = std::min(cfg_.interval_ms * 9 / 10, cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms);
-  poller_.StartRound(now, now + std::chrono::milliseconds(budget));
+  int64_t budget = cfg_.connect_timeout_ms + 2 * cfg_.query_timeout_ms;
+  poller_.StartRound(now, now + std::chrono::milliseconds(std::min(cfg_.interval_ms * 9 / 10, budget)),
+                     now + std::chrono::milliseconds(budget));
   next_round_ = now + std::chrono::milliseconds(cfg_.interval_ms);
 }
 

@@ -59,11 +59,13 @@ struct EventPoller::Slot {
   size_t node = 0;
   int confirms_per_drop = 1;
   Conn poll;               // the poll in flight, if any
-  bool poll_for_round = false;
-  bool poll_confirms = false;
+  bool poll_for_round = false;  // its result answers for the round
+  bool poll_confirms = false;   // it confirms a dropped watch
+  // Neither: a round's poll that missed the round's deadline and runs on.
   Conn watch;              // connecting, or idle once its poll is done
   Clock::time_point watch_opened_at;
   Clock::time_point watch_dropped_at;
+  bool watch_queued = false;
   int confirms_left = 0;   // failed polls still wanted after a drop
   Clock::time_point confirm_at = Clock::time_point::max();
   bool round_done = true;
@@ -131,6 +133,7 @@ void EventPoller::Sync(size_t slot, int kind) {
 // Forgets a connection: out of epoll first, while its socket is still open.
 void EventPoller::Drop(size_t slot, int kind) {
   Conn& c = ConnOf(slots_[slot], kind);
+  if (kind == kWatchConn && c.poll && !c.poll->done()) --watch_logins_;
   if (c.registered_fd >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.registered_fd, nullptr);
   c.registered_fd = -1;
   c.registered_events = 0;
@@ -162,6 +165,7 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
   }
   slots_.clear();
   timers_ = decltype(timers_)();
+  watch_queue_.clear();
   round_running_ = false;
   round_pending_ = 0;
   confirmed_.clear();
@@ -180,6 +184,7 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
     s.key = key;
     s.node = n;
     s.round_done = true;
+    s.watch_queued = false;
     int pool = cfg.PoolOfNode(static_cast<int>(n));
     s.confirms_per_drop = pool < 0 ? 1 : std::max(1, static_cast<int>(cfg.pools[static_cast<size_t>(pool)].failover_at));
     s.poll_for_round = s.poll_confirms = false;
@@ -196,7 +201,7 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
   }
 }
 
-void EventPoller::StartRound(Clock::time_point now, Clock::time_point deadline) {
+void EventPoller::StartRound(Clock::time_point now, Clock::time_point deadline, Clock::time_point poll_deadline) {
   // A new round reads the login again: a changed password is used at once.
   login_ = std::make_shared<const Login>(ReadLogin(*cfg_, cfg_->credentials));
   round_running_ = true;
@@ -205,13 +210,18 @@ void EventPoller::StartRound(Clock::time_point now, Clock::time_point deadline) 
   for (Slot& s : slots_) s.round_done = false;
   PushTimer(deadline, 0, kRoundTimer, 0);
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i].poll.poll) {
-      slots_[i].poll_for_round = true;  // the confirmation in flight answers for the round
-      continue;
+    Slot& s = slots_[i];
+    if (s.poll.poll && s.poll_confirms) {
+      s.poll_for_round = true;  // the confirmation in flight answers for the round
+    } else if (s.poll.poll) {
+      s.round_done = true;
+      s.round_result = Outcome(PollOutcome::kTimeout, "poll missed its deadline (the previous one is still running)");
+      --round_pending_;
+    } else {
+      StartPoll(i, true, now, std::max(deadline, poll_deadline));
     }
-    StartPoll(i, true, now, deadline);
   }
-  if (round_pending_ == 0) EndRound(now);
+  if (round_pending_ == 0) EndRound();
 }
 
 void EventPoller::StartPoll(size_t slot, bool for_round, Clock::time_point now, Clock::time_point deadline) {
@@ -233,13 +243,29 @@ void EventPoller::StartPoll(size_t slot, bool for_round, Clock::time_point now, 
   AfterAdvance(slot, kPollConn, now);
 }
 
-void EventPoller::StartWatch(size_t slot, Clock::time_point now) {
+void EventPoller::QueueWatch(size_t slot, Clock::time_point now) {
   Slot& s = slots_[slot];
-  s.watch_opened_at = now;
-  s.watch.gen = next_gen_++;
-  s.watch.poll = std::make_unique<NodePoll>(cfg_, s.node, login_, NodePoll::Mode::kWatch, now,
-                                            now + std::chrono::milliseconds(cfg_->connect_timeout_ms));
-  AfterAdvance(slot, kWatchConn, now);
+  if (s.watch_queued) return;
+  s.watch_queued = true;
+  watch_queue_.push_back(slot);
+  StartWatches(now);
+}
+
+// Between rounds, a few at a time.
+void EventPoller::StartWatches(Clock::time_point now) {
+  while (!round_running_ && watch_logins_ < kWatchLoginsAtOnce && !watch_queue_.empty()) {
+    size_t slot = watch_queue_.front();
+    watch_queue_.pop_front();
+    Slot& s = slots_[slot];
+    s.watch_queued = false;
+    if (s.watch.poll || !watching_) continue;
+    s.watch_opened_at = now;
+    s.watch.gen = next_gen_++;
+    s.watch.poll = std::make_unique<NodePoll>(cfg_, s.node, login_, NodePoll::Mode::kWatch, now,
+                                              now + std::chrono::milliseconds(cfg_->connect_timeout_ms));
+    ++watch_logins_;
+    AfterAdvance(slot, kWatchConn, now);
+  }
 }
 
 // After a connection moved: epoll and the timers follow, and a finished one
@@ -258,9 +284,11 @@ void EventPoller::AfterAdvance(size_t slot, int kind, Clock::time_point now) {
   c.timer_at = Clock::time_point::max();
   if (kind == kPollConn) {
     FinishPoll(slot, now);
-  } else if (c.poll->result().outcome != PollOutcome::kOk) {
-    Drop(slot, kWatchConn);  // tried again after the next successful poll
+    return;
   }
+  --watch_logins_;
+  if (c.poll->result().outcome != PollOutcome::kOk) Drop(slot, kWatchConn);  // again after the next good poll
+  StartWatches(now);
 }
 
 void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
@@ -270,12 +298,15 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
   bool confirms = s.poll_confirms;
   Drop(slot, kPollConn);
   s.poll_for_round = s.poll_confirms = false;
+  bool reported = false;  // as a failed poll, in the round or as a confirmation
   if (for_round && round_running_ && !s.round_done) {
     s.round_done = true;
     s.round_result = r;
-    if (--round_pending_ == 0) EndRound(now);
+    reported = true;
+    if (--round_pending_ == 0) EndRound();
   } else if (confirms && PollFailed(r.outcome)) {
     confirmed_.push_back(Confirmed{s.node, r});
+    reported = true;
   }
   if (r.outcome == PollOutcome::kOk) {
     s.confirms_left = 0;
@@ -283,9 +314,10 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
     // again and again: one that lived less than kWatchMinLife waits for
     // the next round.
     bool short_lived = s.watch_dropped_at - s.watch_opened_at < kWatchMinLife;
-    if (watching_ && !s.watch.poll && (for_round || !short_lived)) StartWatch(slot, now);
+    if (watching_ && !s.watch.poll && (for_round || !short_lived)) QueueWatch(slot, now);
   } else if (PollFailed(r.outcome) && s.confirms_left > 0) {
-    if (--s.confirms_left > 0) ScheduleConfirm(slot, now + kConfirmSpacing, now);
+    if (reported) --s.confirms_left;
+    if (s.confirms_left > 0) ScheduleConfirm(slot, now + kConfirmSpacing, now);
   } else {
     // Alive but refusing our login, or our own fault: the rounds tell.
     s.confirms_left = 0;
@@ -312,16 +344,14 @@ void EventPoller::ScheduleConfirm(size_t slot, Clock::time_point at, Clock::time
   PushTimer(at, slot, kConfirmTimer, 0);
 }
 
-void EventPoller::EndRound(Clock::time_point now) {
+void EventPoller::EndRound() {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.round_done) continue;
-    // Past the deadline: whatever still runs for the round has missed it.
-    if (s.poll.poll && s.poll_for_round) {
-      Drop(i, kPollConn);
-      s.poll_for_round = s.poll_confirms = false;
-      if (s.confirms_left > 0 && --s.confirms_left > 0) ScheduleConfirm(i, now + kConfirmSpacing, now);
-    }
+    // Past the deadline: whatever still runs for the round has missed it,
+    // and runs on, late, until its own deadline.
+    s.poll_for_round = s.poll_confirms = false;
+    if (s.confirms_left > 0) --s.confirms_left;
     s.round_result = Outcome(PollOutcome::kTimeout, "poll missed its deadline");
     s.round_done = true;
   }
@@ -330,7 +360,7 @@ void EventPoller::EndRound(Clock::time_point now) {
 
 void EventPoller::HandleTimer(const Timer& t, Clock::time_point now) {
   if (t.kind == kRoundTimer) {
-    if (round_running_ && round_pending_ > 0 && now >= round_deadline_) EndRound(now);
+    if (round_running_ && round_pending_ > 0 && now >= round_deadline_) EndRound();
     return;
   }
   if (t.slot >= slots_.size()) return;
@@ -387,6 +417,7 @@ bool EventPoller::TakeRound(std::vector<PollResult>* polls) {
   polls->reserve(slots_.size());
   for (Slot& s : slots_) polls->push_back(std::move(s.round_result));
   round_running_ = false;
+  StartWatches(Clock::now());
   return true;
 }
 
@@ -398,7 +429,7 @@ std::vector<EventPoller::Confirmed> EventPoller::TakeConfirmed() {
 
 std::vector<PollResult> EventPoller::PollAll(const Config& cfg, Clock::time_point deadline) {
   Configure(cfg, Clock::now());
-  StartRound(Clock::now(), deadline);
+  StartRound(Clock::now(), deadline, deadline);
   std::vector<PollResult> polls;
   while (true) {
     Process(Clock::now());

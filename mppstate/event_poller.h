@@ -17,7 +17,12 @@
 //     is reported, and a new watch opens.
 //
 // At most one poll per node is in flight: a round that starts while a
-// confirmation is running takes its result.
+// confirmation is running takes its result; one that starts while the last
+// round's poll of a node still runs, late (a stopped server), counts a
+// timeout for that node at once.
+//
+// Watches open after the round's polls, a few at a time: a thousand logins
+// on top of a thousand polls would make polls miss their deadline.
 //
 // Thread-safety: one thread; the client library is initialised by the
 // constructor.
@@ -26,6 +31,7 @@
 #include <stdint.h>
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <queue>
 #include <vector>
@@ -47,6 +53,8 @@ class EventPoller {
   // by the next round's poll, not at once: a server that ends every idle
   // connection at once must not keep us reconnecting.
   static constexpr std::chrono::milliseconds kWatchMinLife{1000};
+  // Watch logins in flight at most.
+  static constexpr int kWatchLoginsAtOnce = 32;
 
   struct Confirmed {
     size_t node;  // in the Config of Configure
@@ -70,8 +78,10 @@ class EventPoller {
   // Whether nodes get watch connections (default: yes).
   void SetWatching(bool on) { watching_ = on; }
 
-  // Polls every node, each answering by deadline.
-  void StartRound(Clock::time_point now, Clock::time_point deadline);
+  // Polls every node, each answering for the round by deadline. A poll may
+  // run on, late, until poll_deadline (>= deadline): the next round then
+  // counts it missed at once, rather than waiting for the deadline again.
+  void StartRound(Clock::time_point now, Clock::time_point deadline, Clock::time_point poll_deadline);
   bool round_running() const { return round_running_; }
 
   // Handles what is ready and what is due; never blocks.
@@ -110,10 +120,11 @@ class EventPoller {
   void AfterAdvance(size_t slot, int kind, Clock::time_point now);
   void StartPoll(size_t slot, bool for_round, Clock::time_point now, Clock::time_point deadline);
   void FinishPoll(size_t slot, Clock::time_point now);
-  void StartWatch(size_t slot, Clock::time_point now);
+  void QueueWatch(size_t slot, Clock::time_point now);
+  void StartWatches(Clock::time_point now);
   void WatchDropped(size_t slot, Clock::time_point now);
   void ScheduleConfirm(size_t slot, Clock::time_point at, Clock::time_point now);
-  void EndRound(Clock::time_point now);
+  void EndRound();
   void PushTimer(Clock::time_point when, size_t slot, int kind, uint32_t gen);
   void HandleTimer(const Timer& t, Clock::time_point now);
   Clock::time_point PollDeadline(Clock::time_point now) const;
@@ -130,6 +141,8 @@ class EventPoller {
   size_t round_pending_ = 0;
   Clock::time_point round_deadline_;
   std::vector<Confirmed> confirmed_;
+  std::deque<size_t> watch_queue_;  // slots waiting for a watch login
+  int watch_logins_ = 0;            // watch logins in flight
   uint64_t watch_drops_ = 0;
 };
 

@@ -4,7 +4,16 @@ namespace mpp {
 
 #if defined(MARIADB_PACKAGE_VERSION_ID)
 
-bool AsyncCall::Enable(MYSQL* m) { return mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr) == 0; }
+bool AsyncCall::Enable(MYSQL* m, size_t stack_bytes) {
+  return mysql_options(m, MYSQL_OPT_NONBLOCK, &stack_bytes) == 0;
+}
+
+// Connector/C looks the context up afresh on every call (it keeps no
+// pointer to it once connected), so it may be replaced between calls.
+void AsyncCall::Shrink(MYSQL* m) {
+  size_t page = 4096;
+  (void)mysql_options(m, MYSQL_OPT_NONBLOCK, &page);
+}
 
 int AsyncCall::Socket(MYSQL* m) {
   my_socket s = mysql_get_socket(m);
@@ -72,7 +81,9 @@ AsyncWait AsyncCall::Continue(bool readable, bool writable, bool timed_out) {
 
 #else  // Oracle's libmysqlclient: untested, see the header.
 
-bool AsyncCall::Enable(MYSQL*) { return true; }
+bool AsyncCall::Enable(MYSQL*, size_t) { return true; }
+
+void AsyncCall::Shrink(MYSQL*) {}
 
 int AsyncCall::Socket(MYSQL* m) { return m->net.vio == nullptr ? -1 : static_cast<int>(m->net.fd); }
 

@@ -31,9 +31,13 @@ struct AsyncWait {
 
 class AsyncCall {
  public:
-  // Switches m to non-blocking calls; before the connect. False when the
-  // library cannot (out of memory).
-  static bool Enable(MYSQL* m);
+  // Switches m to non-blocking calls, before the connect, with a stack of
+  // stack_bytes for the library's calls in progress. False when the library
+  // cannot (out of memory).
+  static bool Enable(MYSQL* m, size_t stack_bytes);
+  // Gives the stack back once m will make no more non-blocking calls (an
+  // idle watch): it keeps one page. Not while a call is in progress.
+  static void Shrink(MYSQL* m);
   // The socket of m, or -1 before it has one.
   static int Socket(MYSQL* m);
 

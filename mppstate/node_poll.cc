@@ -33,7 +33,7 @@ void NodePoll::StartConnect(Clock::time_point now) {
     return;
   }
   MYSQL* m = static_cast<MYSQL*>(conn_.handle());
-  if (m != nullptr && !AsyncCall::Enable(m)) {
+  if (m != nullptr && !AsyncCall::Enable(m, kStackBytes)) {
     Finish(PollOutcome::kMonitorError, "connect: the client library cannot make non-blocking calls", 0);
     return;
   }
@@ -230,7 +230,10 @@ void NodePoll::Finish(PollOutcome outcome, const std::string& error, unsigned co
   step_ = Step::kDone;
   wait_ = AsyncWait();
   wake_ = Clock::time_point::max();
-  if (keep) fd_ = AsyncCall::Socket(static_cast<MYSQL*>(conn_.handle()));
+  if (keep) {
+    fd_ = AsyncCall::Socket(static_cast<MYSQL*>(conn_.handle()));
+    AsyncCall::Shrink(static_cast<MYSQL*>(conn_.handle()));  // a thousand idle watches
+  }
 }
 
 // Ends the connection without waiting for anything: a call in progress is

@@ -148,7 +148,9 @@ bool TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<A
                                 "switchover aborted, " + it->job.node + " stays ACTIVE: " + r.outcome.message + "\n"});
       pending_.erase(it);
     } else {
-      commands->push_back(Command{Command::kSwitchover, it->job.pool, it->job.target});
+      Command commit{Command::kSwitchover, it->job.pool, it->job.target};
+      commit.caught_up = true;  // the job's catch-up, seen just now
+      commands->push_back(commit);
       it->phase = Pending::kCommitting;
       it->command_index = commands->size() - 1;
     }

@@ -89,5 +89,35 @@ TEST_CASE("Evaluation between rounds: a command applies at once") {
   CHECK_FALSE(s.Up("reader", "db3"));
 }
 
+TEST_CASE("Evaluation between rounds: a switchover commit trusts the worker's catch-up over an older poll") {
+  // Reproduced: under a steady writer, the target's last poll had not
+  // applied its relay log yet; the worker then fenced the writer and saw
+  // the target catch up, but the commit, evaluated at once, refused on the
+  // older poll ("relay log not applied yet").
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db2").repl.relay_applied = false;
+  s.Round();
+  REQUIRE(s.St("db2") == State::kStandby);
+  Command commit{Command::kSwitchover, "main", "db2"};
+  commit.caught_up = true;
+  s.Between({}, {commit});
+  REQUIRE(s.results.size() == 1);
+  CHECK(s.results[0].ok);
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(s.ActiveCount() == 1);
+  // Without the worker's word, the poll's is all there is.
+  Sim t(PoolConfigText(3));
+  t.HealthyPool();
+  t.Rounds(2);
+  t.W("db2").repl.relay_applied = false;
+  t.Round();
+  t.Between({}, {Command{Command::kSwitchover, "main", "db2"}});
+  REQUIRE(t.results.size() == 1);
+  CHECK_FALSE(t.results[0].ok);
+  CHECK(t.results[0].message == "cannot switch over to db2: relay log not applied yet");
+}
+
 }  // namespace
 }  // namespace mpp

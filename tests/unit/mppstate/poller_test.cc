@@ -323,7 +323,7 @@ TEST_CASE("EventPoller: the event loop is driven from outside, one round at a ti
   poller.Configure(cfg, now);
   std::vector<mpp::PollResult> results;
   CHECK_FALSE(poller.TakeRound(&results));  // no round yet
-  poller.StartRound(now, now + std::chrono::milliseconds(200));
+  poller.StartRound(now, now + std::chrono::milliseconds(200), now + std::chrono::milliseconds(200));
   CHECK(poller.round_running());
   CHECK(poller.NextWake() <= now + std::chrono::milliseconds(200));
   poller.Process(Clock::now());
@@ -370,4 +370,43 @@ TEST_CASE("EventPoller: with no descriptor left, a listening node is a monitor e
       &text);
   INFO(text);
   CHECK(rc == 0);
+}
+
+TEST_CASE("EventPoller: a poll that misses its round runs on, and the next round counts it at once") {
+  // A stopped server: the first round waits for it until its deadline, the
+  // next ones do not wait again while that poll runs on.
+  LoopbackPort a(false), hung(true);
+  mpp::Config cfg = TestConfig();
+  cfg.nodes = {Node("a", a.port()), Node("hung", hung.port())};
+  mpp::EventPoller poller;
+  poller.SetWatching(false);
+  auto now = Clock::now();
+  poller.Configure(cfg, now);
+  poller.StartRound(now, now + std::chrono::milliseconds(100), now + std::chrono::milliseconds(900));
+  std::vector<mpp::PollResult> results;
+  while (!poller.TakeRound(&results)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    poller.Process(Clock::now());
+  }
+  REQUIRE(results.size() == 2);
+  CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(results[1].error == "poll missed its deadline");
+  CHECK(poller.InFlight() == 1);  // late, not aborted
+
+  auto t1 = Clock::now();
+  poller.StartRound(t1, t1 + std::chrono::milliseconds(100), t1 + std::chrono::milliseconds(900));
+  poller.Process(Clock::now());
+  REQUIRE(poller.TakeRound(&results));  // a refused at once, hung counted at once
+  CHECK(MsSince(t1) < 50);
+  CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
+  CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(results[1].error == "poll missed its deadline (the previous one is still running)");
+
+  // The late poll ends on its own deadline, and leaves nothing behind.
+  while (poller.InFlight() > 0 && MsSince(now) < 3000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    poller.Process(Clock::now());
+  }
+  CHECK(poller.InFlight() == 0);
+  CHECK(poller.TakeConfirmed().empty());
 }
