@@ -270,6 +270,17 @@ void PoolRound::Elect() {
     if (presumed >= 0) presumed_what = "replication source of the pool";
   }
   if (presumed >= 0 && !Node(presumed).polled) presumed = -1;  // no news of it at all
+  if (presumed < 0 && best < 0) {
+    // Nobody looks like the writer: a node that missed a poll but not as
+    // many as a failover needs may be it (a busy server at start-up).
+    for (int n : pool_.nodes) {
+      const NodeEval& ne = Node(n);
+      if (ne.offline || ne.demoted || !PollFailed(ne.last.outcome) || PollLevel(ne) >= pool_.failover_at) continue;
+      pe_.note = prefix + "election waits: " + Name(n) + " is " + StatusName(PollLevel(ne)) + ": " + PollProblem(ne) +
+                 ", and no node looks like the writer";
+      return;
+    }
+  }
   if (presumed >= 0 && AliveButUnusable(Node(presumed).last)) {
     // Alive: it stays unless another node is plainly the writer now:
     // writable, followed by others, and not one of its own replicas.

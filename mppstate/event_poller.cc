@@ -21,6 +21,7 @@ constexpr int kPollConn = 0;
 constexpr int kWatchConn = 1;
 constexpr int kConfirmTimer = 2;
 constexpr int kRoundTimer = 3;
+constexpr int kBatchTimer = 4;
 
 // A node is the same node across reloads only if its name and address are.
 std::string NodeKey(const NodeConfig& node) {
@@ -61,7 +62,10 @@ struct EventPoller::Slot {
   Conn poll;               // the poll in flight, if any
   bool poll_for_round = false;  // its result answers for the round
   bool poll_confirms = false;   // it confirms a dropped watch
-  // Neither: a round's poll that missed the round's deadline and runs on.
+  bool poll_late = false;       // it missed its round's deadline and runs on
+  // What a late poll found, for the next round.
+  bool late_done = false;
+  PollResult late_result;
   Conn watch;              // connecting, or idle once its poll is done
   Clock::time_point watch_opened_at;
   Clock::time_point watch_dropped_at;
@@ -166,6 +170,7 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
   slots_.clear();
   timers_ = decltype(timers_)();
   watch_queue_.clear();
+  round_queue_.clear();
   round_running_ = false;
   round_pending_ = 0;
   confirmed_.clear();
@@ -187,7 +192,7 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
     s.watch_queued = false;
     int pool = cfg.PoolOfNode(static_cast<int>(n));
     s.confirms_per_drop = pool < 0 ? 1 : std::max(1, static_cast<int>(cfg.pools[static_cast<size_t>(pool)].failover_at));
-    s.poll_for_round = s.poll_confirms = false;
+    s.poll_for_round = s.poll_confirms = s.poll_late = s.late_done = false;
     if (s.watch.poll) {
       // A connecting watch polls with the old Config: start it again.
       if (!s.watch.poll->done() || !watching_) Drop(n, kWatchConn);
@@ -211,17 +216,42 @@ void EventPoller::StartRound(Clock::time_point now, Clock::time_point deadline, 
   PushTimer(deadline, 0, kRoundTimer, 0);
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    if (s.poll.poll && s.poll_confirms) {
-      s.poll_for_round = true;  // the confirmation in flight answers for the round
-    } else if (s.poll.poll) {
+    if (s.late_done) {
+      // The last round's late poll ended since: the freshest news there is.
+      s.late_done = false;
+      s.round_done = true;
+      s.round_result = std::move(s.late_result);
+      --round_pending_;
+    } else if (s.poll.poll && s.poll_late) {
+      // Still no answer since the last round: this one is missed too.
       s.round_done = true;
       s.round_result = Outcome(PollOutcome::kTimeout, "poll missed its deadline (the previous one is still running)");
       --round_pending_;
+    } else if (s.poll.poll) {
+      s.poll_for_round = true;  // the confirmation in flight answers for the round
     } else {
-      StartPoll(i, true, now, std::max(deadline, poll_deadline));
+      round_queue_.push_back(i);
     }
   }
+  round_poll_deadline_ = std::max(deadline, poll_deadline);
+  size_t batches = (round_queue_.size() + kRoundBatch - 1) / kRoundBatch;
+  Clock::duration window = std::chrono::milliseconds(cfg_->interval_ms * 3 / 10);
+  batch_gap_ = batches > 1 ? std::min<Clock::duration>(std::chrono::milliseconds(15), window / batches)
+                           : Clock::duration::zero();
+  next_batch_at_ = now;
+  StartBatch(now);
   if (round_pending_ == 0) EndRound();
+}
+
+void EventPoller::StartBatch(Clock::time_point now) {
+  for (size_t k = 0; k < kRoundBatch && !round_queue_.empty(); ++k) {
+    size_t slot = round_queue_.front();
+    round_queue_.pop_front();
+    StartPoll(slot, true, now, round_poll_deadline_);
+  }
+  if (round_queue_.empty()) return;
+  next_batch_at_ += batch_gap_;
+  PushTimer(next_batch_at_, 0, kBatchTimer, 0);
 }
 
 void EventPoller::StartPoll(size_t slot, bool for_round, Clock::time_point now, Clock::time_point deadline) {
@@ -296,8 +326,9 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
   PollResult r = s.poll.poll->result();
   bool for_round = s.poll_for_round;
   bool confirms = s.poll_confirms;
+  bool late = s.poll_late;
   Drop(slot, kPollConn);
-  s.poll_for_round = s.poll_confirms = false;
+  s.poll_for_round = s.poll_confirms = s.poll_late = false;
   bool reported = false;  // as a failed poll, in the round or as a confirmation
   if (for_round && round_running_ && !s.round_done) {
     s.round_done = true;
@@ -307,6 +338,9 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
   } else if (confirms && PollFailed(r.outcome)) {
     confirmed_.push_back(Confirmed{s.node, r});
     reported = true;
+  } else if (late) {
+    s.late_done = true;  // reported by the next round
+    s.late_result = r;
   }
   if (r.outcome == PollOutcome::kOk) {
     s.confirms_left = 0;
@@ -345,12 +379,15 @@ void EventPoller::ScheduleConfirm(size_t slot, Clock::time_point at, Clock::time
 }
 
 void EventPoller::EndRound() {
+  round_queue_.clear();  // never started: missed the deadline like the others
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.round_done) continue;
     // Past the deadline: whatever still runs for the round has missed it,
-    // and runs on, late, until its own deadline.
+    // and runs on, late, until its own deadline: if a stopped server does
+    // not answer it, the next round counts that at once.
     s.poll_for_round = s.poll_confirms = false;
+    s.poll_late = s.poll.poll != nullptr;
     if (s.confirms_left > 0) --s.confirms_left;
     s.round_result = Outcome(PollOutcome::kTimeout, "poll missed its deadline");
     s.round_done = true;
@@ -361,6 +398,10 @@ void EventPoller::EndRound() {
 void EventPoller::HandleTimer(const Timer& t, Clock::time_point now) {
   if (t.kind == kRoundTimer) {
     if (round_running_ && round_pending_ > 0 && now >= round_deadline_) EndRound();
+    return;
+  }
+  if (t.kind == kBatchTimer) {
+    if (round_running_ && !round_queue_.empty() && now >= next_batch_at_) StartBatch(now);
     return;
   }
   if (t.slot >= slots_.size()) return;

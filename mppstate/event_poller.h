@@ -17,12 +17,15 @@
 //     is reported, and a new watch opens.
 //
 // At most one poll per node is in flight: a round that starts while a
-// confirmation is running takes its result; one that starts while the last
-// round's poll of a node still runs, late (a stopped server), counts a
-// timeout for that node at once.
+// confirmation is running takes its result. A round's poll that misses the
+// deadline runs on, late (a stopped server): a round that starts while it
+// still runs counts the node missed at once, and one that starts after it
+// ended takes its result. A stopped server is not waited for twice.
 //
-// Watches open after the round's polls, a few at a time: a thousand logins
-// on top of a thousand polls would make polls miss their deadline.
+// A round's polls start in batches over its first tenth, not all at once:
+// a thousand logins at the same instant overflow the servers' listen queues
+// and keep a thousand connections in memory together. Watches open after
+// the round's polls, a few at a time, for the same reasons.
 //
 // Thread-safety: one thread; the client library is initialised by the
 // constructor.
@@ -55,6 +58,9 @@ class EventPoller {
   static constexpr std::chrono::milliseconds kWatchMinLife{1000};
   // Watch logins in flight at most.
   static constexpr int kWatchLoginsAtOnce = 32;
+  // A round starts this many polls at once, then the next batch up to 5ms
+  // later, all within a tenth of the interval.
+  static constexpr size_t kRoundBatch = 50;
 
   struct Confirmed {
     size_t node;  // in the Config of Configure
@@ -79,8 +85,7 @@ class EventPoller {
   void SetWatching(bool on) { watching_ = on; }
 
   // Polls every node, each answering for the round by deadline. A poll may
-  // run on, late, until poll_deadline (>= deadline): the next round then
-  // counts it missed at once, rather than waiting for the deadline again.
+  // run on, late, until poll_deadline (>= deadline).
   void StartRound(Clock::time_point now, Clock::time_point deadline, Clock::time_point poll_deadline);
   bool round_running() const { return round_running_; }
 
@@ -125,6 +130,7 @@ class EventPoller {
   void WatchDropped(size_t slot, Clock::time_point now);
   void ScheduleConfirm(size_t slot, Clock::time_point at, Clock::time_point now);
   void EndRound();
+  void StartBatch(Clock::time_point now);
   void PushTimer(Clock::time_point when, size_t slot, int kind, uint32_t gen);
   void HandleTimer(const Timer& t, Clock::time_point now);
   Clock::time_point PollDeadline(Clock::time_point now) const;
@@ -140,6 +146,10 @@ class EventPoller {
   bool round_running_ = false;
   size_t round_pending_ = 0;
   Clock::time_point round_deadline_;
+  Clock::time_point round_poll_deadline_;
+  std::deque<size_t> round_queue_;  // slots whose round poll has not started yet
+  Clock::duration batch_gap_{};
+  Clock::time_point next_batch_at_;
   std::vector<Confirmed> confirmed_;
   std::deque<size_t> watch_queue_;  // slots waiting for a watch login
   int watch_logins_ = 0;            // watch logins in flight

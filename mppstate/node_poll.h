@@ -43,7 +43,7 @@ class NodePoll {
   // measured, a TLS login with a verified certificate, is under 9 KiB; the
   // library's own default (256 KiB on Debian 12) would make a thousand
   // polls in flight cost a quarter of a gigabyte.
-  static constexpr size_t kStackBytes = 64 * 1024;
+  static constexpr size_t kStackBytes = 32 * 1024;
 
   // Starts polling cfg->nodes[node]; it may be done at once (a refusal, a
   // local error).

@@ -24,6 +24,38 @@ TEST_CASE("Evaluation: the first election waits for every node's first poll") {
   CHECK(s.Up("writer", "db1"));
 }
 
+TEST_CASE("Evaluation: the first election waits for a node whose first poll failed once") {
+  // Reproduced: a thousand nodes starting at once, the writer's first poll
+  // missed its deadline, and with no replica pointing at a pool node the
+  // first election made a read-only replica ACTIVE.
+  Sim s(PoolConfigText(3));
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.W("db2") = s.Writer();
+  s.W("db2").read_only = true;
+  s.W("db3") = s.W("db2");
+  s.Round();
+  CHECK(s.St("db2") == State::kUnknown);
+  CHECK(s.St("db3") == State::kUnknown);
+  CHECK(s.ev.pools[0].note.rfind("election waits: db1 is INFO: timeout", 0) == 0);
+  s.W("db1") = s.Writer();
+  s.Round();
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.ActiveCount() == 1);
+}
+
+TEST_CASE("Evaluation: a node down at start-up is elected around once it failed failover_at polls") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.W("db1") = Sim::Failed();
+  s.W("db2") = Sim::SourceLost(s.W("db2"));
+  s.W("db3") = Sim::SourceLost(s.W("db3"));
+  s.Round();
+  CHECK(s.ActiveCount() == 0);
+  s.Round();  // two failed polls: WARN, the default failover_at
+  CHECK(s.ActiveCount() == 1);
+  CHECK(s.St("db1") != State::kActive);
+}
+
 TEST_CASE("Evaluation: the first election happens after election_timeout without every poll") {
   Sim s(PoolConfigText(3, "election_timeout = 3s\n"));
   s.HealthyPool();

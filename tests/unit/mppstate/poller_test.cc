@@ -372,9 +372,10 @@ TEST_CASE("EventPoller: with no descriptor left, a listening node is a monitor e
   CHECK(rc == 0);
 }
 
-TEST_CASE("EventPoller: a poll that misses its round runs on, and the next round counts it at once") {
-  // A stopped server: the first round waits for it until its deadline, the
-  // next ones do not wait again while that poll runs on.
+TEST_CASE("EventPoller: a poll that misses its round runs on, and the next rounds do not wait for it") {
+  // A stopped server is not waited for twice: while its late poll runs, a
+  // round counts it missed at once; once it ended, a round takes what it
+  // found.
   LoopbackPort a(false), hung(true);
   mpp::Config cfg = TestConfig();
   cfg.nodes = {Node("a", a.port()), Node("hung", hung.port())};
@@ -382,7 +383,7 @@ TEST_CASE("EventPoller: a poll that misses its round runs on, and the next round
   poller.SetWatching(false);
   auto now = Clock::now();
   poller.Configure(cfg, now);
-  poller.StartRound(now, now + std::chrono::milliseconds(100), now + std::chrono::milliseconds(900));
+  poller.StartRound(now, now + std::chrono::milliseconds(100), now + std::chrono::milliseconds(300));
   std::vector<mpp::PollResult> results;
   while (!poller.TakeRound(&results)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -393,20 +394,41 @@ TEST_CASE("EventPoller: a poll that misses its round runs on, and the next round
   CHECK(results[1].error == "poll missed its deadline");
   CHECK(poller.InFlight() == 1);  // late, not aborted
 
-  auto t1 = Clock::now();
-  poller.StartRound(t1, t1 + std::chrono::milliseconds(100), t1 + std::chrono::milliseconds(900));
+  // A round while it runs on: missed at once.
+  auto t0 = Clock::now();
+  poller.StartRound(t0, t0 + std::chrono::milliseconds(100), t0 + std::chrono::milliseconds(300));
   poller.Process(Clock::now());
-  REQUIRE(poller.TakeRound(&results));  // a refused at once, hung counted at once
-  CHECK(MsSince(t1) < 50);
+  REQUIRE(poller.TakeRound(&results));
+  CHECK(MsSince(t0) < 50);
   CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
   CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
   CHECK(results[1].error == "poll missed its deadline (the previous one is still running)");
 
-  // The late poll ends on its own deadline, and leaves nothing behind.
+  // Its own deadline ends it.
   while (poller.InFlight() > 0 && MsSince(now) < 3000) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     poller.Process(Clock::now());
   }
+  CHECK(poller.InFlight() == 0);
+
+  auto t1 = Clock::now();
+  poller.StartRound(t1, t1 + std::chrono::milliseconds(100), t1 + std::chrono::milliseconds(300));
+  poller.Process(Clock::now());
+  REQUIRE(poller.TakeRound(&results));  // refused at once; hung: the late poll's answer
+  CHECK(MsSince(t1) < 50);
+  CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
+  CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
+  CHECK(poller.InFlight() == 0);
+
+  // The round after polls it afresh.
+  auto t2 = Clock::now();
+  poller.StartRound(t2, t2 + std::chrono::milliseconds(100), t2 + std::chrono::milliseconds(100));
+  CHECK(poller.InFlight() == 2);  // both polled afresh
+  while (!poller.TakeRound(&results)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    poller.Process(Clock::now());
+  }
+  CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
   CHECK(poller.InFlight() == 0);
   CHECK(poller.TakeConfirmed().empty());
 }
