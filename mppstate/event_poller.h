@@ -1,7 +1,7 @@
 // Every poll of mppstate, on one thread, from one epoll set: no thread per
 // node, however many nodes.
 //
-//   Rounds: StartRound polls every node at once; each poll answers by the
+//   Rounds: StartRound polls every node; each poll answers by the
 //     round's deadline (node_poll.h), and TakeRound hands over one result
 //     per node as soon as the last has answered.
 //   Watches: after a successful poll, a node gets a watch connection: a
@@ -22,10 +22,11 @@
 // still runs counts the node missed at once, and one that starts after it
 // ended takes its result. A stopped server is not waited for twice.
 //
-// A round's polls start in batches over its first tenth, not all at once:
-// a thousand logins at the same instant overflow the servers' listen queues
-// and keep a thousand connections in memory together. Watches open after
-// the round's polls, a few at a time, for the same reasons.
+// A round's polls start in batches over at most 30% of the interval, not
+// all at once: a thousand logins at the same instant overflow the servers'
+// listen queues and keep a thousand connections in memory together.
+// Watches open after the round's polls, a few at a time, for the same
+// reasons.
 //
 // Thread-safety: one thread; the client library is initialised by the
 // constructor.
@@ -58,8 +59,8 @@ class EventPoller {
   static constexpr std::chrono::milliseconds kWatchMinLife{1000};
   // Watch logins in flight at most.
   static constexpr int kWatchLoginsAtOnce = 32;
-  // A round starts this many polls at once, then the next batch up to 5ms
-  // later, all within a tenth of the interval.
+  // A round starts this many polls at once, then the next batch up to 15ms
+  // later, all within 30% of the interval.
   static constexpr size_t kRoundBatch = 50;
 
   struct Confirmed {
