@@ -399,6 +399,7 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
   const Entry* read_only_at = nullptr;
   const Entry* replication_at = nullptr;
   const Entry* rejoin_at = nullptr;
+  const Entry* semi_sync_at = nullptr;
   bool replication_bad = false;
   for (const Entry& e : s.entries) {
     int64_t v;
@@ -444,6 +445,8 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
     } else if (k == "manage_replication") {
       replication_at = &e;
       replication_bad = !Bool(e, &p.manage_replication);
+    } else if (k == "semi_sync") {
+      if (Bool(e, &p.semi_sync)) semi_sync_at = &e;
     } else if (k == "rejoin") {
       rejoin_at = &e;
       if (e.value == "manual") p.rejoin = RejoinMode::kManual;
@@ -468,6 +471,9 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
   }
   if (p.rejoin == RejoinMode::kAuto && !p.manage_replication && !replication_bad)
     Error(rejoin_at->line, "rejoin = auto needs manage_replication = yes");
+  // Only a managed topology knows which node is the replicas' source.
+  if (p.semi_sync && !p.manage_replication && !replication_bad)
+    Error(semi_sync_at->line, "semi_sync = yes needs manage_replication = yes");
   if (p.nodes.empty() && !have_nodes) Error(s.line, "pool '" + s.name + "' has no nodes");
   else if (p.nodes.empty()) Error(s.line, "pool '" + s.name + "' has no valid nodes");
   cfg_->pools.push_back(p);

@@ -42,6 +42,9 @@ struct PoolConfig {
   // every other node from the ACTIVE (doc/replication.md).
   bool manage_replication = false;
   RejoinMode rejoin = RejoinMode::kManual;
+  // MariaDB semi-synchronous replication follows the writer: the primary
+  // side (AFTER_SYNC) on the ACTIVE only, the replica side on the standbys.
+  bool semi_sync = false;
   int line = 0;
 };
 

@@ -417,6 +417,7 @@ void PoolRound::Failover(int active) {
       if (best >= 0 && ComparePositions(r.received, Node(best).last.repl.received) != 1) continue;
       pe_.note = "waiting up to " + Seconds(pool_.promote_wait_ms) + " for " + Name(n) +
                  " to apply its relay log before failover";
+      pe_.awaited = n;
       return;
     }
   }
@@ -937,6 +938,7 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
   }
 
   for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    ev.pools[p].awaited = -1;
     PoolRound round(cfg, static_cast<int>(p), in, &ev);
     round.Run();
   }

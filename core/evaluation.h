@@ -66,6 +66,9 @@ struct PoolEval {
   bool active_by_switchover = false;  // failback leaves an operator's choice alone
   FailoverRecord last_failover;
   std::string note;          // pool-wide message (isolation, no eligible standby)
+  // The standby a failover waits for (promote_wait), -1 if none: worth a
+  // poll before the next round.
+  int awaited = -1;
 };
 
 struct Decision {

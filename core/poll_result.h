@@ -61,6 +61,15 @@ struct ReplicationStatus {
   ReplicationPosition received;
 };
 
+// MariaDB's semi-synchronous replication settings, read only for a pool
+// with semi_sync.
+struct SemiSync {
+  bool known = false;       // the poll read them
+  bool primary = false;     // rpl_semi_sync_master_enabled
+  bool replica = false;     // rpl_semi_sync_slave_enabled
+  bool after_sync = false;  // rpl_semi_sync_master_wait_point = AFTER_SYNC
+};
+
 struct PollResult {
   PollOutcome outcome = PollOutcome::kNotPolled;
   std::string error;  // the server's, the client library's or the monitor's message
@@ -68,6 +77,7 @@ struct PollResult {
   bool read_only = true;
   int64_t server_id = 0;
   ReplicationStatus repl;
+  SemiSync semi;
 };
 
 }  // namespace mpp

@@ -24,6 +24,25 @@ bool WaitsForRejoin(const PoolConfig& pool, const NodeEval& n) {
   return n.demoted && pool.rejoin == RejoinMode::kManual;
 }
 
+// The ACTIVE's semi-sync: the primary side on, waiting AFTER_SYNC (a
+// commit is acknowledged only once a replica has it), the replica side off.
+bool PrimarySide(const SemiSync& s) { return s.primary && s.after_sync && !s.replica; }
+
+std::string SemiText(const SemiSync& s) {
+  std::string out = std::string("primary ") + (s.primary ? "on" : "off");
+  if (s.primary && !s.after_sync) out += " (not AFTER_SYNC)";
+  return out + ", replica " + (s.replica ? "on" : "off");
+}
+
+TopologyStep MakeStep(TopologyStepKind kind, int pool, int node, int source) {
+  TopologyStep step;
+  step.kind = kind;
+  step.pool = pool;
+  step.node = node;
+  step.source = source;
+  return step;
+}
+
 std::string ThreadText(IoThread io) {
   return io == IoThread::kYes ? "yes" : io == IoThread::kConnecting ? "connecting" : "no";
 }
@@ -39,8 +58,9 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
   for (int n : pool.nodes) {
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
     if (n == active || !Answered(ne) || ne.last.read_only) continue;
-    out->push_back(TopologyStep{TopologyStepKind::kFence, p, n, -1, false,
-                                name(n) + " is writable and not the ACTIVE " + name(active)});
+    TopologyStep fence = MakeStep(TopologyStepKind::kFence, p, n, -1);
+    fence.why = name(n) + " is writable and not the ACTIVE " + name(active);
+    out->push_back(fence);
   }
   if (!Answered(a)) return;  // the ACTIVE's own trouble: nothing rests on it
   // 2. The ACTIVE: writable, and managed, replicating from nobody.
@@ -50,20 +70,44 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     std::string why = name(active) + " is the ACTIVE and " +
                       (a.last.read_only ? std::string("read_only") : std::string("writable")) +
                       (replicating ? ", replicating from " + a.last.repl.source_text : std::string());
-    out->push_back(TopologyStep{TopologyStepKind::kPromote, p, active, -1, pool.manage_replication, why});
+    TopologyStep step = MakeStep(TopologyStepKind::kPromote, p, active, -1);
+    step.stop_replication = pool.manage_replication;
+    step.semi_sync = pool.semi_sync;
+    step.why = why;
+    out->push_back(step);
   }
   if (!pool.manage_replication) return;
+  std::vector<TopologyStep> semi;  // after the attachments
+  if (pool.semi_sync && !promote && a.last.semi.known && !PrimarySide(a.last.semi)) {
+    TopologyStep step = MakeStep(TopologyStepKind::kSemiSync, p, active, active);
+    step.why = name(active) + " is the ACTIVE and its semi-sync is " + SemiText(a.last.semi);
+    semi.push_back(step);
+  }
   // 3. Every other node that answers follows the ACTIVE. Replicas are only
   // attached to a writer that replicates from nobody (this plan's promotion
   // first): its binlog is then the whole history to check them against.
   for (int n : pool.nodes) {
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    if (n == active || !Answered(ne) || ne.offline || WaitsForRejoin(pool, ne)) continue;
+    if (n == active || !Answered(ne)) continue;
+    // What semi-sync wants of it: a standby the replica side, and no node
+    // but the ACTIVE the primary side (it would stall every transaction it
+    // applies, waiting for replicas it does not have).
+    bool standby = !ne.offline && !WaitsForRejoin(pool, ne) && ne.diverged.empty();
+    if (pool.semi_sync && ne.last.semi.known && (ne.last.semi.primary || (standby && !ne.last.semi.replica))) {
+      TopologyStep step = MakeStep(TopologyStepKind::kSemiSync, p, n, active);
+      step.semi_replica = standby;
+      step.why = name(n) + (standby ? " is a standby" : " is not the ACTIVE") + " and its semi-sync is " +
+                 SemiText(ne.last.semi);
+      semi.push_back(step);
+    }
+    if (ne.offline || WaitsForRejoin(pool, ne)) continue;
+    TopologyStep attach = MakeStep(TopologyStepKind::kAttach, p, n, active);
+    attach.semi_sync = pool.semi_sync;
     if (!ne.diverged.empty()) {
       // Checked again every round, however it replicates now: only an
       // attachment's clean check ends it (an operator rebuilt the node).
-      out->push_back(TopologyStep{TopologyStepKind::kAttach, p, n, active, false,
-                                  name(n) + " had diverged: checked again"});
+      attach.why = name(n) + " had diverged: checked again";
+      out->push_back(attach);
       continue;
     }
     if (FollowsSource(cfg, ne, active)) continue;
@@ -71,14 +115,16 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     bool right_source = r.configured && SameAddress(r.source, cfg.nodes[static_cast<size_t>(active)].address);
     if (right_source && (r.io_errno != 0 || r.sql_errno != 0)) continue;  // an error an operator must read
     if (right_source) {
-      out->push_back(TopologyStep{TopologyStepKind::kStartReplication, p, n, active, false,
-                                  name(n) + " replicates from " + name(active) + " but a thread is stopped"});
+      TopologyStep start = MakeStep(TopologyStepKind::kStartReplication, p, n, active);
+      start.why = name(n) + " replicates from " + name(active) + " but a thread is stopped";
+      out->push_back(start);
       continue;
     }
     std::string seen = r.configured ? "replicates from " + r.source_text : std::string("replicates from nobody");
-    out->push_back(TopologyStep{TopologyStepKind::kAttach, p, n, active, false,
-                                name(n) + " " + seen + ", not from the ACTIVE " + name(active)});
+    attach.why = name(n) + " " + seen + ", not from the ACTIVE " + name(active);
+    out->push_back(attach);
   }
+  out->insert(out->end(), semi.begin(), semi.end());
 }
 
 }  // namespace
@@ -89,6 +135,7 @@ const char* TopologyStepName(TopologyStepKind k) {
     case TopologyStepKind::kPromote: return "promote";
     case TopologyStepKind::kAttach: return "attach";
     case TopologyStepKind::kStartReplication: return "start replication";
+    case TopologyStepKind::kSemiSync: return "semi-sync";
   }
   return "?";
 }
@@ -107,14 +154,17 @@ std::string WantedTopology(const Config& cfg, const Evaluation& ev, int node) {
   if (!Manages(pool)) return "";
   int active = ev.ActiveOf(cfg, p);
   if (active < 0) return "nothing until a node is ACTIVE";
-  if (node == active) return pool.manage_replication ? "writable, replicates from nobody" : "writable";
+  std::string semi = pool.semi_sync ? ", semi-sync " : "";
+  if (node == active)
+    return pool.manage_replication ? "writable, replicates from nobody" + semi + (pool.semi_sync ? "primary" : "")
+                                   : "writable";
   const NodeEval& ne = ev.nodes[static_cast<size_t>(node)];
   if (!pool.manage_replication) return "read_only";
   const std::string& writer = cfg.nodes[static_cast<size_t>(active)].name;
   if (ne.offline) return "read_only; OFFLINE: its replication is left alone";
   if (!ne.diverged.empty()) return "read_only; never attached: diverged";
   if (WaitsForRejoin(pool, ne)) return "read_only; attached to " + writer + " by `mppctl rejoin`";
-  return "read_only, replica of " + writer;
+  return "read_only, replica of " + writer + semi + (pool.semi_sync ? "replica" : "");
 }
 
 std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node) {
@@ -123,8 +173,9 @@ std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node) {
   if (!ne.polled || ne.last.outcome == PollOutcome::kNotPolled) return "not polled yet";
   if (ne.last.outcome != PollOutcome::kOk) return std::string("unreachable: ") + PollOutcomeName(ne.last.outcome);
   std::string out = ne.last.read_only ? "read_only" : "writable";
+  std::string semi = ne.last.semi.known ? "; semi-sync " + SemiText(ne.last.semi) : "";
   const ReplicationStatus& r = ne.last.repl;
-  if (!r.configured) return out + ", replicates from nobody";
+  if (!r.configured) return out + ", replicates from nobody" + semi;
   std::string source = r.source_text;
   int p = cfg.PoolOfNode(node);
   if (p >= 0)
@@ -132,7 +183,7 @@ std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node) {
       if (SameAddress(r.source, cfg.nodes[static_cast<size_t>(other)].address))
         source = cfg.nodes[static_cast<size_t>(other)].name;
   return out + ", replica of " + source + " (IO " + ThreadText(r.io) + ", SQL " + (r.sql_running ? "yes" : "no") +
-         ")";
+         ")" + semi;
 }
 
 }  // namespace mpp

@@ -5,10 +5,13 @@
 //   - every other node that answers is read_only (manage_read_only, which
 //     manage_replication implies);
 //   - with manage_replication, every node that should be a STANDBY
-//     replicates from the ACTIVE by GTID.
+//     replicates from the ACTIVE by GTID;
+//   - with semi_sync, the ACTIVE has semi-sync's primary side on
+//     (AFTER_SYNC) and its replica side off; the standbys the replica side
+//     on; no other node the primary side.
 // A plan holds only steps the last polls show are needed, in the order they
 // must be taken: the fences of a pool, then the promotion of its ACTIVE,
-// then the attachments. The worker that runs them (mppstate/
+// then the attachments, then the semi-sync settings. The worker that runs them (mppstate/
 // topology_worker.h) skips the rest of a pool's plan after a failed fence or
 // promotion, so no node is made writable while another still is; the next
 // round plans again from fresh polls, until the databases match.
@@ -28,6 +31,7 @@ enum class TopologyStepKind {
   kPromote,           // the ACTIVE made writable (and, managed, replicating from nobody)
   kAttach,            // a node pointed at the ACTIVE, after the divergence check
   kStartReplication,  // a replica of the ACTIVE whose threads stopped without an error
+  kSemiSync,          // semi-sync settings that drifted from what the node's role wants
 };
 
 const char* TopologyStepName(TopologyStepKind k);
@@ -38,6 +42,10 @@ struct TopologyStep {
   int node = -1;
   int source = -1;                // kAttach, kStartReplication: the ACTIVE
   bool stop_replication = false;  // kPromote: manage_replication
+  bool semi_sync = false;         // kPromote, kAttach: the pool's semi_sync
+  // kSemiSync: the ACTIVE gets the primary side; another node loses it and,
+  // if semi_replica (a standby), gets the replica side.
+  bool semi_replica = false;
   std::string why;                // what the polls showed, for the log
 };
 

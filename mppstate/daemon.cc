@@ -38,6 +38,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Between two polls of a standby that a failover waits for.
+constexpr std::chrono::milliseconds kAwaitedPollSpacing{30};
+
 // Wall time only for what is written as time (time_ms, since_ms); every
 // duration is measured on the monotonic clock, which NTP or an operator
 // cannot step.
@@ -310,15 +313,23 @@ void Daemon::Serve() {
     EvaluateNow(std::move(in));
   }
   for (const ControlServer::Request& r : ctl_.Process(fds.data() + 3, fds.size() - 3, served)) HandleRequest(r);
-  std::vector<EventPoller::Confirmed> confirmed = poller_.TakeConfirmed();
-  if (!confirmed.empty() || !commands_.empty() || topology_reported_) {
+  std::vector<EventPoller::News> news = poller_.TakeNews();
+  // Each poll counts: two of one node (a held-back confirmation and the
+  // next) are two evaluations, in order.
+  size_t next = 0;
+  do {
+    if (news.empty() && commands_.empty() && !topology_reported_) break;
     RoundInput in;
     in.between_rounds = true;
     in.polls.resize(cfg_.nodes.size());  // kNotPolled: no news
-    for (EventPoller::Confirmed& c : confirmed)
-      if (c.node < in.polls.size()) in.polls[c.node] = std::move(c.result);
+    for (; next < news.size(); ++next) {
+      size_t node = news[next].node;
+      if (node >= in.polls.size()) continue;
+      if (in.polls[node].outcome != PollOutcome::kNotPolled) break;
+      in.polls[node] = std::move(news[next].result);
+    }
     EvaluateNow(std::move(in));
-  }
+  } while (next < news.size());
   if (fds[0].revents & POLLIN) {
     struct signalfd_siginfo si;
     while (read(sig_fd_, &si, sizeof si) == sizeof si) {
@@ -362,6 +373,11 @@ void Daemon::EvaluateNow(RoundInput in) {
   // The state file first: the VIP leaves a demoted writer before the
   // worker fences it, and never waits for the worker.
   WriteFiles();
+  // A failover that waits for a standby's relay log is decided as soon as
+  // a poll shows it applied, not a round later.
+  for (const PoolEval& pe : ev_.pools)
+    if (pe.awaited >= 0 && !opt_.once)
+      poller_.Refresh(static_cast<size_t>(pe.awaited), Clock::now() + kAwaitedPollSpacing, Clock::now());
   if (!opt_.once) {
     // A round offers the worker its plan; news between rounds only when
     // the decision moved, so a failing step is retried once a round.

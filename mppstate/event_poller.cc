@@ -22,6 +22,8 @@ constexpr int kWatchConn = 1;
 constexpr int kConfirmTimer = 2;
 constexpr int kRoundTimer = 3;
 constexpr int kBatchTimer = 4;
+constexpr int kRefreshTimer = 5;
+constexpr int kHoldTimer = 6;  // wakes the loop when held news is due
 
 // A node is the same node across reloads only if its name and address are.
 std::string NodeKey(const NodeConfig& node) {
@@ -63,6 +65,7 @@ struct EventPoller::Slot {
   bool poll_for_round = false;  // its result answers for the round
   bool poll_confirms = false;   // it confirms a dropped watch
   bool poll_late = false;       // it missed its round's deadline and runs on
+  bool poll_refreshes = false;  // its result is news too (refreshes_running_ counts it)
   // What a late poll found, for the next round.
   bool late_done = false;
   PollResult late_result;
@@ -72,6 +75,7 @@ struct EventPoller::Slot {
   bool watch_queued = false;
   int confirms_left = 0;   // failed polls still wanted after a drop
   Clock::time_point confirm_at = Clock::time_point::max();
+  Clock::time_point refresh_at = Clock::time_point::max();
   bool round_done = true;
   PollResult round_result;
 };
@@ -173,7 +177,8 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
   round_queue_.clear();
   round_running_ = false;
   round_pending_ = 0;
-  confirmed_.clear();
+  news_.clear();
+  refreshes_running_ = 0;
 
   cfg_ = std::make_shared<const Config>(cfg);
   login_ = std::make_shared<const Login>(ReadLogin(*cfg_, cfg_->credentials));
@@ -192,7 +197,8 @@ void EventPoller::Configure(const Config& cfg, Clock::time_point now) {
     s.watch_queued = false;
     int pool = cfg.PoolOfNode(static_cast<int>(n));
     s.confirms_per_drop = pool < 0 ? 1 : std::max(1, static_cast<int>(cfg.pools[static_cast<size_t>(pool)].failover_at));
-    s.poll_for_round = s.poll_confirms = s.poll_late = s.late_done = false;
+    s.poll_for_round = s.poll_confirms = s.poll_late = s.late_done = s.poll_refreshes = false;
+    s.refresh_at = Clock::time_point::max();
     if (s.watch.poll) {
       // A connecting watch polls with the old Config: start it again.
       if (!s.watch.poll->done() || !watching_) Drop(n, kWatchConn);
@@ -257,7 +263,7 @@ void EventPoller::StartBatch(Clock::time_point now) {
 void EventPoller::StartPoll(size_t slot, bool for_round, Clock::time_point now, Clock::time_point deadline) {
   Slot& s = slots_[slot];
   s.poll_for_round = for_round;
-  s.poll_confirms = !for_round;
+  s.poll_confirms = !for_round && s.confirms_left > 0;
   s.poll.gen = next_gen_++;
   if (epoll_fd_ < 0) {
     // No event loop to wait in: our fault, never the node's.
@@ -266,6 +272,10 @@ void EventPoller::StartPoll(size_t slot, bool for_round, Clock::time_point now, 
     if (for_round && !s.round_done) {
       s.round_done = true;
       --round_pending_;
+    }
+    if (s.poll_refreshes) {
+      s.poll_refreshes = false;
+      --refreshes_running_;
     }
     return;
   }
@@ -327,21 +337,31 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
   bool for_round = s.poll_for_round;
   bool confirms = s.poll_confirms;
   bool late = s.poll_late;
+  bool refreshes = s.poll_refreshes;
   Drop(slot, kPollConn);
-  s.poll_for_round = s.poll_confirms = s.poll_late = false;
+  s.poll_for_round = s.poll_confirms = s.poll_late = s.poll_refreshes = false;
   bool reported = false;  // as a failed poll, in the round or as a confirmation
+  bool first_failure = false;  // of a dropped watch: the crash is confirmed
   if (for_round && round_running_ && !s.round_done) {
     s.round_done = true;
     s.round_result = r;
     reported = true;
     if (--round_pending_ == 0) EndRound();
-  } else if (confirms && PollFailed(r.outcome)) {
-    confirmed_.push_back(Confirmed{s.node, r});
+  } else if ((confirms || refreshes) && PollFailed(r.outcome)) {
+    news_.push_back(News{s.node, r});
     reported = true;
+    first_failure = s.confirms_left > 0 && s.confirms_left == s.confirms_per_drop;
   } else if (late) {
     s.late_done = true;  // reported by the next round
     s.late_result = r;
   }
+  if (refreshes) {
+    --refreshes_running_;
+    // A failure reaches the evaluation once, above; good news may come
+    // twice (by the round too).
+    if (r.outcome == PollOutcome::kOk) news_.push_back(News{s.node, r});
+  }
+  if (first_failure) RefreshPool(slot, now);
   if (r.outcome == PollOutcome::kOk) {
     s.confirms_left = 0;
     // A watch that the server ends as soon as it opens would be opened
@@ -356,6 +376,41 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
     // Alive but refusing our login, or our own fault: the rounds tell.
     s.confirms_left = 0;
   }
+}
+
+// The other nodes of slot's pool, polled now: what each standby received
+// from a writer that just died.
+void EventPoller::RefreshPool(size_t slot, Clock::time_point now) {
+  int pool = cfg_->PoolOfNode(static_cast<int>(slots_[slot].node));
+  if (pool < 0) return;
+  for (int n : cfg_->pools[static_cast<size_t>(pool)].nodes) {
+    size_t other = static_cast<size_t>(n);
+    if (other != slot && other < slots_.size()) StartRefresh(other, now);
+  }
+}
+
+void EventPoller::Refresh(size_t node, Clock::time_point at, Clock::time_point now) {
+  if (node >= slots_.size()) return;
+  Slot& s = slots_[node];
+  if (at <= now) {
+    StartRefresh(node, now);
+  } else if (at < s.refresh_at) {
+    s.refresh_at = at;
+    PushTimer(at, node, kRefreshTimer, 0);
+  }
+}
+
+// A poll in flight answers for the refresh too; else one starts.
+void EventPoller::StartRefresh(size_t slot, Clock::time_point now) {
+  Slot& s = slots_[slot];
+  s.refresh_at = Clock::time_point::max();
+  if (s.poll_refreshes) return;
+  s.poll_refreshes = true;
+  if (refreshes_running_++ == 0) {
+    hold_until_ = now + kRefreshHold;
+    PushTimer(hold_until_, 0, kHoldTimer, 0);
+  }
+  if (!s.poll.poll) StartPoll(slot, false, now, PollDeadline(now));
 }
 
 void EventPoller::WatchDropped(size_t slot, Clock::time_point now) {
@@ -410,6 +465,11 @@ void EventPoller::HandleTimer(const Timer& t, Clock::time_point now) {
     if (s.confirms_left > 0 && !s.poll.poll && s.confirm_at <= now) StartPoll(t.slot, false, now, PollDeadline(now));
     return;
   }
+  if (t.kind == kHoldTimer) return;  // the loop takes the news
+  if (t.kind == kRefreshTimer) {
+    if (s.refresh_at <= now) StartRefresh(t.slot, now);
+    return;
+  }
   Conn& c = ConnOf(s, t.kind);
   if (!c.poll || c.gen != t.gen || c.poll->done() || c.poll->wake() > now) return;
   c.timer_at = Clock::time_point::max();
@@ -462,9 +522,9 @@ bool EventPoller::TakeRound(std::vector<PollResult>* polls) {
   return true;
 }
 
-std::vector<EventPoller::Confirmed> EventPoller::TakeConfirmed() {
-  std::vector<Confirmed> out;
-  out.swap(confirmed_);
+std::vector<EventPoller::News> EventPoller::TakeNews() {
+  std::vector<News> out;
+  if (refreshes_running_ == 0 || Clock::now() >= hold_until_) out.swap(news_);
   return out;
 }
 

@@ -11,10 +11,18 @@
 //   Confirmations: when a watch drops, the node is polled again at once,
 //     out of round, with a fresh login, then every kConfirmSpacing while
 //     it keeps failing, up to the number of failed polls its pool's
-//     failover_at needs. TakeConfirmed hands over the failures, which count
+//     failover_at needs. TakeNews hands over the failures, which count
 //     as failed polls. A drop that was not a crash (KILL, wait_timeout, a
 //     server that closes idle connections) gets a successful poll: nothing
 //     is reported, and a new watch opens.
+//   Refreshes: the first failed confirmation also polls the other nodes
+//     of its pool at once, and TakeNews holds everything back until they
+//     have answered, or kRefreshHold has passed (a standby that hangs is
+//     not eligible anyway). A failover between rounds then compares what
+//     the standbys received after the writer died, not a round ago: the one
+//     that received the most (and, with semi-sync, every acknowledged
+//     commit) is chosen. Refresh also polls one node on request (a standby
+//     the election waits for).
 //
 // At most one poll per node is in flight: a round that starts while a
 // confirmation is running takes its result. A round's poll that misses the
@@ -62,8 +70,11 @@ class EventPoller {
   // A round starts this many polls at once, then the next batch up to 15ms
   // later, all within 30% of the interval.
   static constexpr size_t kRoundBatch = 50;
+  // News waits for refreshes at most this long.
+  static constexpr std::chrono::milliseconds kRefreshHold{500};
 
-  struct Confirmed {
+  // A poll between rounds: a failed confirmation, or a refresh.
+  struct News {
     size_t node;  // in the Config of Configure
     PollResult result;
   };
@@ -99,8 +110,12 @@ class EventPoller {
   // Once every poll of the round has answered (or the deadline passed): the
   // results, one per node in Config order.
   bool TakeRound(std::vector<PollResult>* polls);
-  // Confirmation polls that failed, since the last call.
-  std::vector<Confirmed> TakeConfirmed();
+  // Confirmation polls that failed and refreshes, since the last call;
+  // nothing while a refresh is still running.
+  std::vector<News> TakeNews();
+  // Polls node (in the Config of Configure) at `at` or soon after, out of
+  // round, unless a poll of it is running then; the result comes as news.
+  void Refresh(size_t node, Clock::time_point at, Clock::time_point now);
 
   // Configure, StartRound and wait for TakeRound: one blocking round.
   std::vector<PollResult> PollAll(const Config& cfg, Clock::time_point deadline);
@@ -115,7 +130,7 @@ class EventPoller {
   struct Timer {
     Clock::time_point when;
     size_t slot;
-    int kind;  // kPollConn, kWatchConn, kConfirmTimer, kRoundTimer
+    int kind;  // kPollConn, kWatchConn, kConfirmTimer, kRoundTimer, kBatchTimer, kRefreshTimer
     uint32_t gen;
     bool operator>(const Timer& o) const { return when > o.when; }
   };
@@ -125,6 +140,8 @@ class EventPoller {
   void Drop(size_t slot, int kind);
   void AfterAdvance(size_t slot, int kind, Clock::time_point now);
   void StartPoll(size_t slot, bool for_round, Clock::time_point now, Clock::time_point deadline);
+  void RefreshPool(size_t slot, Clock::time_point now);
+  void StartRefresh(size_t slot, Clock::time_point now);
   void FinishPoll(size_t slot, Clock::time_point now);
   void QueueWatch(size_t slot, Clock::time_point now);
   void StartWatches(Clock::time_point now);
@@ -151,7 +168,9 @@ class EventPoller {
   std::deque<size_t> round_queue_;  // slots whose round poll has not started yet
   Clock::duration batch_gap_{};
   Clock::time_point next_batch_at_;
-  std::vector<Confirmed> confirmed_;
+  std::vector<News> news_;
+  int refreshes_running_ = 0;  // news_ is held back until they answer
+  Clock::time_point hold_until_;  // or until then
   std::deque<size_t> watch_queue_;  // slots waiting for a watch login
   int watch_logins_ = 0;            // watch logins in flight
   uint64_t watch_drops_ = 0;

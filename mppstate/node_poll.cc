@@ -100,6 +100,16 @@ const char* NodePoll::StepName() const {
   return "replication status";
 }
 
+// read_only, server_id, and on MariaDB gtid_slave_pos and, for a pool with
+// semi_sync, the semi-sync settings (kSemiSyncColumns).
+std::string NodePoll::VariablesSql() const {
+  if (!mariadb_) return "SELECT @@read_only, @@server_id";
+  std::string sql = "SELECT @@read_only, @@server_id, @@gtid_slave_pos";
+  int pool = cfg_->PoolOfNode(static_cast<int>(node_));
+  if (pool >= 0 && cfg_->pools[static_cast<size_t>(pool)].semi_sync) sql += std::string(", ") + kSemiSyncColumns;
+  return sql;
+}
+
 void NodePoll::StartStatement(Step step, const std::string& sql, Clock::time_point now) {
   step_ = step;
   step_started_ = now;
@@ -129,9 +139,7 @@ void NodePoll::StepDone(Clock::time_point now) {
       if (!cfg_->check_query.empty()) {
         StartStatement(Step::kCheckQuery, cfg_->check_query, now);
       } else {
-        StartStatement(Step::kVariables,
-                       mariadb_ ? "SELECT @@read_only, @@server_id, @@gtid_slave_pos" : "SELECT @@read_only, @@server_id",
-                       now);
+        StartStatement(Step::kVariables, VariablesSql(), now);
       }
       return;
     }
@@ -159,9 +167,7 @@ void NodePoll::StepDone(Clock::time_point now) {
         Run(call_.StartNextResult(m), now);
         return;
       }
-      StartStatement(Step::kVariables,
-                     mariadb_ ? "SELECT @@read_only, @@server_id, @@gtid_slave_pos" : "SELECT @@read_only, @@server_id",
-                     now);
+      StartStatement(Step::kVariables, VariablesSql(), now);
       return;
     }
     case Step::kCheckNext:
@@ -171,9 +177,7 @@ void NodePoll::StepDone(Clock::time_point now) {
         step_ = Step::kCheckStore;
         Run(call_.StartStoreResult(m), now);
       } else {
-        StartStatement(Step::kVariables,
-                       mariadb_ ? "SELECT @@read_only, @@server_id, @@gtid_slave_pos" : "SELECT @@read_only, @@server_id",
-                       now);
+        StartStatement(Step::kVariables, VariablesSql(), now);
       }
       return;
     case Step::kVariablesStore: {

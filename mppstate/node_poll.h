@@ -75,6 +75,7 @@ class NodePoll {
   void StartConnect(Clock::time_point now);
   void Run(AsyncWait w, Clock::time_point now);
   void StepDone(Clock::time_point now);
+  std::string VariablesSql() const;
   void StartStatement(Step step, const std::string& sql, Clock::time_point now);
   void Wait(AsyncWait w, Clock::time_point now);
   void Finish(PollOutcome outcome, const std::string& error, unsigned code);

@@ -131,8 +131,19 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::strin
   if (row[1] != nullptr && ParseU64(row[1], &v)) r->server_id = static_cast<int64_t>(v);
   gtid_slave_pos->clear();
   if (mariadb && mysql_num_fields(res) > 2 && row[2] != nullptr) *gtid_slave_pos = row[2];
+  r->semi = SemiSync();
+  if (mariadb && mysql_num_fields(res) > 5) {
+    auto on = [&](int i) { return row[i] != nullptr && ParseU64(row[i], &v) && v == 1; };
+    r->semi.known = true;
+    r->semi.primary = on(3);
+    r->semi.replica = on(4);
+    r->semi.after_sync = row[5] != nullptr && std::string(row[5]) == "AFTER_SYNC";
+  }
   return true;
 }
+
+const char kSemiSyncColumns[] =
+    "@@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point";
 
 void ReadReplicationStatus(MYSQL_RES* res, bool mariadb, const std::string& gtid_slave_pos,
                            ReplicationStatus* repl) {

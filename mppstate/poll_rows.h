@@ -12,9 +12,13 @@
 namespace mpp {
 
 // "SELECT @@read_only, @@server_id[, @@gtid_slave_pos]" into r->read_only
-// and r->server_id, and *gtid_slave_pos (MariaDB; "" elsewhere). False when
-// the result has no row.
+// and r->server_id, and *gtid_slave_pos (MariaDB; "" elsewhere); with the
+// three semi-sync columns of kSemiSyncColumns after them, r->semi too.
+// False when the result has no row.
 bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::string* gtid_slave_pos);
+
+// What a pool with semi_sync reads beside them, on MariaDB.
+extern const char kSemiSyncColumns[];
 
 // SHOW SLAVE/REPLICA STATUS into *repl: its first row (MySQL's default
 // channel comes first); nothing when it has none (not a replica).

@@ -334,6 +334,28 @@ bool ApplyRelayLog(const Config& cfg, Session* s, int64_t apply_wait_ms, std::st
   return false;
 }
 
+// Semi-sync as the writer wants it: a commit is acknowledged only once a
+// replica has it in its relay log (AFTER_SYNC), and the writer is nobody's
+// semi-sync replica.
+bool SemiSyncWriter(Session* s, std::string* err) {
+  return s->Exec("SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC", err) &&
+         s->Exec("SET GLOBAL rpl_semi_sync_slave_enabled = OFF", err) &&
+         s->Exec("SET GLOBAL rpl_semi_sync_master_enabled = ON", err);
+}
+
+// Semi-sync as a replica wants it; the replica side takes effect when the
+// IO thread (re)starts.
+bool SemiSyncReplica(Session* s, bool replica, std::string* err) {
+  return s->Exec("SET GLOBAL rpl_semi_sync_master_enabled = OFF", err) &&
+         (!replica || s->Exec("SET GLOBAL rpl_semi_sync_slave_enabled = ON", err));
+}
+
+bool MariaDbOnly(Session* s, std::string* err) {
+  if (s->maria()) return true;
+  *err = s->name() + ": semi_sync manages MariaDB's built-in semi-sync; this is not MariaDB";
+  return false;
+}
+
 // Whether other, which is not to be writable alongside the new writer, is:
 // a node that cannot be reached (or hangs) is not waited for, but one that
 // answers and will not say is treated as writable.
@@ -375,8 +397,8 @@ bool ReplicationLogin(const Config& cfg, const NodeConfig& node, ClientOptions* 
   return true;
 }
 
-StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& source, int64_t wait_ms,
-                   const ClientOptions& login) {
+StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& source, bool semi_sync,
+                   int64_t wait_ms, const ClientOptions& login) {
   std::string err;
   if (node.name == source.name) return Fail(node.name + ": cannot replicate from itself");
   Session src(source);
@@ -422,6 +444,7 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
              "_PASSWORD=" + s.Quote(login.password) + ", " + k + "_AUTO_POSITION=1, " + k + "_CONNECT_RETRY=1";
   }
   if (!s.Exec(change, &err)) return Fail(err + " (pointing it at " + source.name + ")");
+  if (semi_sync && (!MariaDbOnly(&s, &err) || !SemiSyncReplica(&s, true, &err))) return Fail(err);
   if (!s.Exec(s.Replication("START"), &err)) return Fail(err);
   Threads seen;
   if (!WaitForThreads(&s, wait_ms, source.name, &seen, &err)) return Fail(err);
@@ -458,8 +481,8 @@ StepOutcome FenceNode(const Config& cfg, const NodeConfig& node) {
   return Done(msg);
 }
 
-StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, int64_t apply_wait_ms,
-                        const std::vector<NodeConfig>& others) {
+StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, bool semi_sync,
+                        int64_t apply_wait_ms, const std::vector<NodeConfig>& others) {
   std::string err;
   Session s(node);
   if (!s.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
@@ -482,19 +505,46 @@ StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_rep
     if (other.name != node.name && WritableOther(cfg, other, &why))
       return Fail(node.name + " not made writable: " + why);
   }
+  if (semi_sync && (!MariaDbOnly(&s, &err) || !SemiSyncWriter(&s, &err))) return Fail(err);
   if (!s.Exec("SET GLOBAL read_only = OFF", &err)) return Fail(err);
-  return Done(node.name + (removed ? ": replication removed, read_only OFF" : ": read_only OFF"));
+  return Done(node.name + (removed ? ": replication removed, " : ": ") + (semi_sync ? "semi-sync primary on, " : "") +
+              "read_only OFF");
 }
 
-StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, int64_t wait_ms) {
+StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, bool semi_sync,
+                       int64_t wait_ms) {
   ClientOptions login;
   std::string err;
   if (!ReplicationLogin(cfg, node, &login, &err)) return Fail(err);
-  StepOutcome out = Attach(cfg, node, source, wait_ms, login);
+  StepOutcome out = Attach(cfg, node, source, semi_sync, wait_ms, login);
   // A server's message may quote what it was sent; it never gets out with
   // the password in it.
   out.message = Redact(out.message, login.password);
   return out;
+}
+
+StepOutcome SetSemiSync(const Config& cfg, const NodeConfig& node, bool writer, bool replica) {
+  std::string err;
+  Session s(node);
+  Table t;
+  if (!s.Open(cfg, QuerySeconds(cfg), &err) || !MariaDbOnly(&s, &err) ||
+      !s.Run("SELECT @@rpl_semi_sync_slave_enabled", &t, &err))
+    return Fail(err);
+  bool replica_was_on = t.First() == "1";
+  if (writer) {
+    if (!SemiSyncWriter(&s, &err)) return Fail(err);
+    return Done(node.name + ": semi-sync primary on (AFTER_SYNC), replica off");
+  }
+  if (!SemiSyncReplica(&s, replica, &err)) return Fail(err);
+  if (!replica || replica_was_on) return Done(node.name + ": semi-sync primary off");
+  Threads threads;
+  if (!ReadThreads(&s, &threads, &err)) return Fail(err);
+  if (threads.io == "Yes" || threads.io == "Connecting") {
+    if (!s.Exec(s.Replication("STOP", " IO_THREAD"), &err) || !s.Exec(s.Replication("START", " IO_THREAD"), &err))
+      return Fail(err);
+    return Done(node.name + ": semi-sync replica on (IO thread restarted), primary off");
+  }
+  return Done(node.name + ": semi-sync replica on, primary off");
 }
 
 StepOutcome StartReplication(const Config& cfg, const NodeConfig& node, int64_t wait_ms) {

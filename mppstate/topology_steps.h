@@ -48,9 +48,11 @@ StepOutcome FenceNode(const Config& cfg, const NodeConfig& node);
 // answers says read_only = 1: one that is writable fails the step, and so
 // does one that answers but will not say (a refused login). A node of
 // others that does not answer is not waited for: its failure is why the
-// writer moved.
-StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, int64_t apply_wait_ms,
-                        const std::vector<NodeConfig>& others);
+// writer moved. With semi_sync, semi-sync's primary side is on (AFTER_SYNC)
+// before read_only goes OFF: no write is acknowledged before a replica has
+// it.
+StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, bool semi_sync,
+                        int64_t apply_wait_ms, const std::vector<NodeConfig>& others);
 
 // Points node at source (the ACTIVE) by GTID, if and only if node has no
 // transaction source lacks (WhyDiverged in core/gtid_divergence.h), and
@@ -59,8 +61,16 @@ StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_rep
 // follows: an ex-writer's gtid_slave_pos alone is older than its binlog.
 // The login is replication_credentials. Done once both replication threads
 // run (bounded by wait_ms); a thread error before then fails the step with
-// the server's message.
-StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, int64_t wait_ms);
+// the server's message. With semi_sync, the node's semi-sync replica side
+// is on (and its primary side off) before replication starts.
+StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, bool semi_sync,
+                       int64_t wait_ms);
+
+// MariaDB's semi-sync settings for node's role: as the writer, the primary
+// side on with AFTER_SYNC and the replica side off; otherwise the primary
+// side off and, with replica, the replica side on, its IO thread restarted
+// if it runs (the setting takes effect when the thread starts).
+StepOutcome SetSemiSync(const Config& cfg, const NodeConfig& node, bool writer, bool replica);
 
 // START SLAVE on a replica already pointed at the right source; done once
 // both threads run (bounded by wait_ms).

@@ -75,6 +75,12 @@ const NodeConfig* FindNode(const Config& cfg, const std::string& name) {
 // a connect to the ACTIVE and its first answers.
 int64_t AttachWaitMs(const Config& cfg) { return cfg.connect_timeout_ms + 2 * cfg.query_timeout_ms + 1000; }
 
+bool SemiSyncOf(const Config& cfg, const std::string& pool) {
+  for (const PoolConfig& p : cfg.pools)
+    if (p.name == pool) return p.semi_sync;
+  return false;
+}
+
 }  // namespace
 
 void TopologyWorker::Shared::Loop() {
@@ -128,7 +134,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
       if (ActiveOf(job.pool) != job.target)
         r.outcome = StepOutcome{false, "the ACTIVE of pool " + job.pool + " changed: try again", false};
       else
-        r.outcome = AttachNode(cfg, *node, *target, AttachWaitMs(cfg));
+        r.outcome = AttachNode(cfg, *node, *target, SemiSyncOf(cfg, job.pool), AttachWaitMs(cfg));
     }
     Report(r);
     return;
@@ -194,15 +200,19 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
         std::vector<NodeConfig> others;
         for (int n : pool.nodes)
           if (n != step.node) others.push_back(cfg.nodes[static_cast<size_t>(n)]);
-        r.outcome = PromoteNode(cfg, node, step.stop_replication,
+        r.outcome = PromoteNode(cfg, node, step.stop_replication, step.semi_sync,
                                 std::max(pool.promote_wait_ms, cfg.switchover_timeout_ms), others);
         break;
       }
       case TopologyStepKind::kAttach:
-        r.outcome = AttachNode(cfg, node, cfg.nodes[static_cast<size_t>(step.source)], AttachWaitMs(cfg));
+        r.outcome =
+            AttachNode(cfg, node, cfg.nodes[static_cast<size_t>(step.source)], step.semi_sync, AttachWaitMs(cfg));
         break;
       case TopologyStepKind::kStartReplication:
         r.outcome = StartReplication(cfg, node, AttachWaitMs(cfg));
+        break;
+      case TopologyStepKind::kSemiSync:
+        r.outcome = SetSemiSync(cfg, node, step.node == step.source, step.semi_replica);
         break;
     }
     bool gate = step.kind == TopologyStepKind::kFence || step.kind == TopologyStepKind::kPromote;

@@ -173,7 +173,7 @@ def add_admin_user(cluster):
     password = "fence-" + os.urandom(6).hex()
     for stmt in ("CREATE USER 'mppadmin'@'127.0.0.1' IDENTIFIED BY '%s'" % password,
                  "GRANT SUPER, READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, SLAVE MONITOR, "
-                 "REPLICATION SLAVE ADMIN, RELOAD ON *.* TO 'mppadmin'@'127.0.0.1'"):
+                 "REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, RELOAD ON *.* TO 'mppadmin'@'127.0.0.1'"):
         cluster.sql(1, stmt)
     cluster.wait_replicated()
     path = os.path.join(cluster.dir, "mpp-admin.cnf")

@@ -206,3 +206,31 @@ def test_a_thousand_rounds_of_refusals_and_timeouts_leak_nothing(cluster, build,
     assert grown < 1024, "resident memory grew by %d KiB over 900 rounds" % grown
     note("1000 rounds: fds %d -> %d, RSS %d -> %d KiB, %r" % (r["fds_early"], r["fds_end"], r["rss_kib_early"],
                                                            r["rss_kib_end"], outcomes))
+
+
+@pytest.mark.timeout(120)
+def test_a_failover_between_rounds_elects_from_polls_taken_after_the_crash(cluster, mppstate, note):
+    """The standbys' positions of the last round are up to an interval old.
+    db2 (first in priority) stops receiving, db3 receives three more rows,
+    then the writer dies, all between two rounds: db3, which has the rows,
+    must be chosen, not db2 by the positions of the round before."""
+    c = cluster()
+    m = mppstate(c, {"global": {"interval": "8s", "stale_after": "1m"}})
+    m.wait(settled, what="an elected pool")
+    wait_for_watch(c, 1, min_idle_s=1)
+    seq = m.state()["seq"]
+    m.wait(lambda s: s["seq"] > seq, timeout=20, what="a round")  # 8s until the next one
+    t0 = time.monotonic()
+    c.sql(2, "STOP SLAVE IO_THREAD")
+    for k in range(3):
+        c.write(1, "only-db3-%d" % k)
+    target = c.value(1, "@@gtid_binlog_pos")
+    deadline = time.monotonic() + 10
+    while c.value(3, "@@gtid_slave_pos") != target:
+        assert time.monotonic() < deadline, "db3 did not apply the rows"
+        time.sleep(0.05)
+    c.kill9(1)
+    s = m.wait(lambda s: s["nodes"]["db1"]["state"] == "FAIL", timeout=10, what="a failover before the next round")
+    assert s["nodes"]["db3"]["state"] == "ACTIVE", "db3 received the most: %r" % states(s)
+    assert time.monotonic() - t0 < 8, "the failover came from a round, not from the watch"
+    note("fresh positions: db3 elected %.2fs after the last round" % (time.monotonic() - t0))

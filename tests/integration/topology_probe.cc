@@ -116,13 +116,16 @@ int main(int argc, char** argv) {
 
   mpp::MysqlThread registered;
   const std::string& step = words[0];
+  // The pool of the first node says whether semi-sync follows the writer.
+  int pool = nodes.empty() ? -1 : cfg.PoolOfNode(cfg.FindNode(nodes[0].name));
+  bool semi_sync = pool >= 0 && cfg.pools[static_cast<size_t>(pool)].semi_sync;
   mpp::StepOutcome out;
   if (step == "fence" && nodes.size() == 1) {
     out = mpp::FenceNode(cfg, nodes[0]);
   } else if (step == "promote" && nodes.size() == 1) {
-    out = mpp::PromoteNode(cfg, nodes[0], stop_replication, apply_wait_ms, other_nodes);
+    out = mpp::PromoteNode(cfg, nodes[0], stop_replication, semi_sync, apply_wait_ms, other_nodes);
   } else if (step == "attach" && nodes.size() == 2) {
-    out = mpp::AttachNode(cfg, nodes[0], nodes[1], wait_ms);
+    out = mpp::AttachNode(cfg, nodes[0], nodes[1], semi_sync, wait_ms);
   } else if (step == "start" && nodes.size() == 1) {
     out = mpp::StartReplication(cfg, nodes[0], wait_ms);
   } else if (step == "catch-up" && nodes.size() == 2 && timeout_ms >= 0) {

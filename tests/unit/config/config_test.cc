@@ -489,6 +489,26 @@ TEST_CASE("Config: manage_replication needs replication_credentials, reported at
         std::vector<std::string>{"bad.ini:3: unknown key 'replication_credentials' in [pool main]"});
 }
 
+TEST_CASE("Config: semi_sync is off unless set, and needs manage_replication") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.pools[0].semi_sync);
+  REQUIRE(ParseConfig(ReplicationText(kReplicationCredentials, "manage_replication = yes\nsemi_sync = yes"),
+                      "good.ini", &cfg, &errors));
+  CHECK(errors.empty());
+  CHECK(cfg.pools[0].semi_sync);
+  REQUIRE(ParseConfig(ReplicationText("", "semi_sync = no"), "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.pools[0].semi_sync);
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "semi_sync = yes")) ==
+        std::vector<std::string>{"bad.ini:4: semi_sync = yes needs manage_replication = yes"});
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = yes\nsemi_sync = always")) ==
+        std::vector<std::string>{"bad.ini:5: semi_sync: 'always' is not yes or no"});
+  // A bad manage_replication is reported once, not again through semi_sync.
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = maybe\nsemi_sync = yes")) ==
+        std::vector<std::string>{"bad.ini:4: manage_replication: 'maybe' is not yes or no"});
+}
+
 TEST_CASE("Config: every replication error is reported together") {
   CHECK(Errors(ReplicationText("", "manage_read_only = no\nmanage_replication = yes\nrejoin = sometimes")) ==
         std::vector<std::string>{

@@ -31,6 +31,9 @@ std::string PlanText(const Sim& s) {
     out += std::string(TopologyStepName(st.kind)) + " " + s.cfg.nodes[static_cast<size_t>(st.node)].name;
     if (st.source >= 0) out += " -> " + s.cfg.nodes[static_cast<size_t>(st.source)].name;
     if (st.stop_replication) out += " (stop replication)";
+    if (st.semi_sync) out += " (semi-sync)";
+    if (st.kind == TopologyStepKind::kSemiSync)
+      out += st.node == st.source ? " (primary)" : st.semi_replica ? " (replica)" : " (primary off)";
   }
   return out;
 }
@@ -64,11 +67,39 @@ void FailedOver(Sim& s) {
   REQUIRE(s.N("db1").demoted);
 }
 
+// semi_sync = yes on every pool (manage_replication already set), and the
+// world as MPP leaves it: the writer the primary side, the others the
+// replica side.
+void SemiSyncPools(Sim& s) {
+  for (PoolConfig& p : s.cfg.pools) p.semi_sync = true;
+}
+
+SemiSync Semi(bool primary, bool replica, bool after_sync = true) {
+  SemiSync out;
+  out.known = true;
+  out.primary = primary;
+  out.replica = replica;
+  out.after_sync = after_sync;
+  return out;
+}
+
+// A managed pool with semi_sync, db1 elected, every node with the settings
+// of its role.
+void SemiSyncElected(Sim& s) {
+  ManageReplication(s);
+  SemiSyncPools(s);
+  s.HealthyPool();
+  for (size_t i = 0; i < s.world.size(); ++i) s.world[i].semi = Semi(i == 0, i != 0);
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+}
+
 TEST_CASE("Topology: the step names") {
   CHECK(std::string(TopologyStepName(TopologyStepKind::kFence)) == "fence");
   CHECK(std::string(TopologyStepName(TopologyStepKind::kPromote)) == "promote");
   CHECK(std::string(TopologyStepName(TopologyStepKind::kAttach)) == "attach");
   CHECK(std::string(TopologyStepName(TopologyStepKind::kStartReplication)) == "start replication");
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kSemiSync)) == "semi-sync");
 }
 
 TEST_CASE("Topology: a pool without manage_read_only is left alone") {
@@ -453,6 +484,95 @@ TEST_CASE("Topology: a source outside the pool is shown as the server reports it
   p.repl.sql_running = false;
   s.Round();
   CHECK(Seen(s, "db2") == "read_only, replica of 192.0.2.99:3306 (IO no, SQL no)");
+}
+
+}  // namespace
+}  // namespace mpp
+
+namespace mpp {
+namespace {
+
+TEST_CASE("Topology: with semi_sync, nothing is planned while the roles have their settings") {
+  Sim s(PoolConfigText(3));
+  SemiSyncElected(s);
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  CHECK(Wanted(s, "db1") == "writable, replicates from nobody, semi-sync primary");
+  CHECK(Wanted(s, "db2") == "read_only, replica of db1, semi-sync replica");
+  CHECK(Seen(s, "db1") == "writable, replicates from nobody; semi-sync primary on, replica off");
+  CHECK(Seen(s, "db2") == "read_only, replica of db1 (IO yes, SQL yes); semi-sync primary off, replica on");
+}
+
+TEST_CASE("Topology: with semi_sync, drift is planned back after the other steps") {
+  Sim s(PoolConfigText(3));
+  SemiSyncElected(s);
+  SUBCASE("the writer lost its primary side") {
+    s.W("db1").semi = Semi(false, false);
+    s.Round();
+    CHECK(PlanText(s) == "semi-sync db1 -> db1 (primary)");
+    CHECK(PlanTopology(s.cfg, s.ev)[0].why == "db1 is the ACTIVE and its semi-sync is primary off, replica off");
+  }
+  SUBCASE("the writer waits AFTER_COMMIT") {
+    s.W("db1").semi = Semi(true, false, false);
+    s.Round();
+    CHECK(PlanText(s) == "semi-sync db1 -> db1 (primary)");
+  }
+  SUBCASE("a standby has the primary side on: it would stall what it applies") {
+    s.W("db3").semi = Semi(true, true);
+    s.Round();
+    CHECK(PlanText(s) == "semi-sync db3 -> db1 (replica)");
+  }
+  SUBCASE("a standby lost its replica side") {
+    s.W("db2").semi = Semi(false, false);
+    s.Round();
+    CHECK(PlanText(s) == "semi-sync db2 -> db1 (replica)");
+    CHECK(PlanTopology(s.cfg, s.ev)[0].why == "db2 is a standby and its semi-sync is primary off, replica off");
+  }
+  SUBCASE("a standby that is also re-pointed gets it after the attachment") {
+    s.W("db2") = s.Replica("db3");
+    s.W("db2").semi = Semi(true, false);
+    s.Round();
+    CHECK(PlanText(s) == "attach db2 -> db1 (semi-sync); semi-sync db2 -> db1 (replica)");
+  }
+  SUBCASE("settings the poll did not read are not acted on") {
+    s.W("db2").semi = SemiSync();
+    s.Round();
+    CHECK(PlanTopology(s.cfg, s.ev).empty());
+  }
+}
+
+TEST_CASE("Topology: with semi_sync, a promotion and the attachments carry it") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  SemiSyncPools(s);
+  FailedOver(s);
+  CHECK(PlanText(s) == "promote db2 (stop replication) (semi-sync); attach db3 -> db2 (semi-sync)");
+  // The promotion sets the new writer's side itself: no separate step.
+  s.W("db2").semi = Semi(false, true);
+  s.Round();
+  CHECK(PlanText(s) == "promote db2 (stop replication) (semi-sync); attach db3 -> db2 (semi-sync)");
+}
+
+TEST_CASE("Topology: with semi_sync, an OFFLINE node only loses the primary side") {
+  Sim s(PoolConfigText(3));
+  SemiSyncElected(s);
+  s.Round({Command{Command::kOffline, "", "db3"}});
+  REQUIRE(s.St("db3") == State::kOffline);
+  s.W("db3").semi = Semi(false, false);
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());  // an operator's node: the replica side is theirs
+  s.W("db3").semi = Semi(true, false);
+  s.Round();
+  CHECK(PlanText(s) == "semi-sync db3 -> db1 (primary off)");
+}
+
+TEST_CASE("Topology: without semi_sync the settings are left alone") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.HealthyPool();
+  s.W("db2").semi = Semi(true, false);
+  s.Round();
+  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  CHECK(Wanted(s, "db2") == "read_only, replica of db1");
 }
 
 }  // namespace

@@ -335,7 +335,7 @@ TEST_CASE("EventPoller: the event loop is driven from outside, one round at a ti
   CHECK(results[0].outcome == mpp::PollOutcome::kRefused);
   CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
   CHECK_FALSE(poller.round_running());
-  CHECK(poller.TakeConfirmed().empty());
+  CHECK(poller.TakeNews().empty());
 }
 
 TEST_CASE("Poller: running out of descriptors or memory is the monitor's fault") {
@@ -430,5 +430,62 @@ TEST_CASE("EventPoller: a poll that misses its round runs on, and the next round
   }
   CHECK(results[1].outcome == mpp::PollOutcome::kTimeout);
   CHECK(poller.InFlight() == 0);
-  CHECK(poller.TakeConfirmed().empty());
+  CHECK(poller.TakeNews().empty());
+}
+
+TEST_CASE("EventPoller: a refresh answers as news, and news waits until every refresh has answered") {
+  LoopbackPort closed(false), hung(true);
+  mpp::Config cfg = TestConfig();
+  cfg.connect_timeout_ms = 200;  // hung's refresh ends within the hold
+  cfg.query_timeout_ms = 100;
+  cfg.nodes = {Node("closed", closed.port()), Node("hung", hung.port())};
+  mpp::EventPoller poller;
+  auto now = Clock::now();
+  poller.Configure(cfg, now);
+  // Due later: nothing runs before its time.
+  poller.Refresh(0, now + std::chrono::milliseconds(50), now);
+  poller.Process(Clock::now());
+  CHECK(poller.InFlight() == 0);
+  CHECK(poller.NextWake() <= now + std::chrono::milliseconds(50));
+  while (Clock::now() < now + std::chrono::milliseconds(60)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Now the closed port is refused at once, but hung's refresh holds it back.
+  poller.Refresh(1, Clock::now(), Clock::now());
+  poller.Process(Clock::now());
+  CHECK(poller.InFlight() >= 1);
+  CHECK(poller.TakeNews().empty());
+  auto until = Clock::now() + std::chrono::seconds(3);
+  std::vector<mpp::EventPoller::News> news;
+  while (news.empty() && Clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    poller.Process(Clock::now());
+    news = poller.TakeNews();
+  }
+  REQUIRE(news.size() == 2);
+  CHECK(news[0].node == 0);
+  CHECK(news[0].result.outcome == mpp::PollOutcome::kRefused);
+  CHECK(news[1].node == 1);
+  CHECK(news[1].result.outcome == mpp::PollOutcome::kTimeout);
+  CHECK(poller.InFlight() == 0);
+  CHECK(poller.TakeNews().empty());
+}
+
+TEST_CASE("EventPoller: a refresh that hangs holds news back no longer than kRefreshHold") {
+  LoopbackPort closed(false), hung(true);
+  mpp::Config cfg = TestConfig();  // hung's refresh runs 900ms
+  cfg.nodes = {Node("closed", closed.port()), Node("hung", hung.port())};
+  mpp::EventPoller poller;
+  auto start = Clock::now();
+  poller.Configure(cfg, start);
+  poller.Refresh(1, start, start);
+  poller.Refresh(0, start, start);
+  std::vector<mpp::EventPoller::News> news;
+  while (news.empty() && Clock::now() < start + std::chrono::seconds(3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    poller.Process(Clock::now());
+    news = poller.TakeNews();
+  }
+  REQUIRE(news.size() == 1);
+  CHECK(news[0].node == 0);
+  CHECK(Clock::now() - start >= mpp::EventPoller::kRefreshHold);
+  CHECK(poller.InFlight() == 1);  // hung's answer comes later, as news of its own
 }
