@@ -69,8 +69,9 @@ StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConf
 // MariaDB's semi-sync settings for node's role: as the writer, the primary
 // side on with AFTER_SYNC and the replica side off; otherwise the primary
 // side off and, with replica, the replica side on, its IO thread restarted
-// if it runs (the setting takes effect when the thread starts).
-StepOutcome SetSemiSync(const Config& cfg, const NodeConfig& node, bool writer, bool replica);
+// if it runs (the setting takes effect when the thread starts; its stop may
+// take up to wait_ms).
+StepOutcome SetSemiSync(const Config& cfg, const NodeConfig& node, bool writer, bool replica, int64_t wait_ms);
 
 // START SLAVE on a replica already pointed at the right source; done once
 // both threads run (bounded by wait_ms).

@@ -212,7 +212,7 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
         r.outcome = StartReplication(cfg, node, AttachWaitMs(cfg));
         break;
       case TopologyStepKind::kSemiSync:
-        r.outcome = SetSemiSync(cfg, node, step.node == step.source, step.semi_replica);
+        r.outcome = SetSemiSync(cfg, node, step.node == step.source, step.semi_replica, AttachWaitMs(cfg));
         break;
     }
     bool gate = step.kind == TopologyStepKind::kFence || step.kind == TopologyStepKind::kPromote;

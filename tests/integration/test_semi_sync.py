@@ -96,3 +96,29 @@ def test_kill9_with_semi_sync_loses_no_acknowledged_commit(cluster, mppstate, no
     assert lost == [], "acknowledged commits missing on db%d: %r" % (writer, lost[:10])
     note("kill -9 under semi-sync: %d acknowledged rows, 0 lost, writes resumed after %.2fs"
          % (len(w.acked), resumed))
+
+
+@pytest.mark.timeout(180)
+def test_sigstop_of_a_semi_sync_writer_promotes_and_repoints_without_a_failed_step(cluster, mppstate, note):
+    """A semi-sync replica's IO thread, as it stops, logs in to its source
+    to end the dump thread there, and waits for a hung source up to
+    rpl_semi_sync_slave_kill_conn_timeout (5 s): past the query timeout, the
+    promotion and each re-pointing would fail and wait a round. They must
+    succeed at the first attempt."""
+    c = cluster()
+    m = mppstate(c, config(c))
+    m.wait(lambda s: actives(s) == ["db1"], what="db1 ACTIVE")
+    until(lambda: follows_writer(c, 1, [2, 3]), 20, "semi-sync settled")
+    logged = len(m.log())
+    c.sigstop(1)
+    t0 = time.monotonic()
+    s = m.wait(lambda s: actives(s) in (["db2"], ["db3"]), timeout=20, what="a new writer")
+    writer = int(actives(s)[0][2:])
+    other = 5 - writer
+    until(lambda: follows_writer(c, writer, [other]), 30, "db%d semi-sync primary, db%d its replica" % (writer, other))
+    took = time.monotonic() - t0
+    c.write(writer, "after-the-failover")
+    assert status(c, writer, "Rpl_semi_sync_master_no_tx") == 0, "the new writer gave up waiting for a replica"
+    failed = [l for l in m.log()[logged:].splitlines() if "topology" in l and " failed:" in l]
+    assert failed == [], "a step failed:\n" + "\n".join(failed)
+    note("SIGSTOP under semi-sync: new writer promoted and its replica semi-sync after %.2fs" % took)

@@ -441,11 +441,17 @@ class Guest:
       paths or (host path, guest path) pairs; added to the per-run archive.
     files: {guest path: bytes or str}, or {guest path: (data, mode)}.
     users: extra (name, uid) entries for /etc/passwd and /etc/group.
+    modules: regular expressions of kernel module file names this guest
+      needs besides MODULE_PATTERNS (e.g. r"^veth\.ko$"); with their
+      dependencies they go into the base archive.
     """
 
     def __init__(self, base_programs=(), perl_scripts=(), programs=(),
-                 files=None, users=(("keepalived_script", 998),)):
+                 files=None, users=(("keepalived_script", 998),),
+                 modules=()):
         self.base_programs = list(base_programs)
+        self.extra_modules = list(modules)
+        self.module_patterns = MODULE_PATTERNS + self.extra_modules
         self.perl_scripts = list(perl_scripts)
         self.programs = list(programs)
         self.files = dict(files or {})
@@ -458,6 +464,9 @@ class Guest:
         h.update(self.kernel.release.encode())
         for m in modules:
             h.update(m.encode())
+        # Empty for the guests without extra modules: their key is as before.
+        for p in self.extra_modules:
+            h.update(("module pattern %s\n" % p).encode())
         for p in [BUSYBOX, "/usr/bin/perl"] + self.base_programs + \
                 self.perl_scripts + PERL_LIB_DIRS:
             st = os.stat(p)
@@ -466,7 +475,7 @@ class Guest:
         return h.hexdigest()[:16]
 
     def _base(self):
-        modules = _module_closure(self.kernel, MODULE_PATTERNS)
+        modules = _module_closure(self.kernel, self.module_patterns)
         path = os.path.join(self.kernel.root,
                             "base-%s.cpio.gz" % self._base_key(modules))
         with _Lock(os.path.join(CACHE_ROOT, ".lock")):
