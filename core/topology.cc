@@ -154,17 +154,17 @@ std::string WantedTopology(const Config& cfg, const Evaluation& ev, int node) {
   if (!Manages(pool)) return "";
   int active = ev.ActiveOf(cfg, p);
   if (active < 0) return "nothing until a node is ACTIVE";
-  std::string semi = pool.semi_sync ? ", semi-sync " : "";
   if (node == active)
-    return pool.manage_replication ? "writable, replicates from nobody" + semi + (pool.semi_sync ? "primary" : "")
-                                   : "writable";
+    return !pool.manage_replication ? "writable"
+           : pool.semi_sync         ? "writable, replicates from nobody, semi-sync primary"
+                                    : "writable, replicates from nobody";
   const NodeEval& ne = ev.nodes[static_cast<size_t>(node)];
   if (!pool.manage_replication) return "read_only";
   const std::string& writer = cfg.nodes[static_cast<size_t>(active)].name;
   if (ne.offline) return "read_only; OFFLINE: its replication is left alone";
   if (!ne.diverged.empty()) return "read_only; never attached: diverged";
   if (WaitsForRejoin(pool, ne)) return "read_only; attached to " + writer + " by `mppctl rejoin`";
-  return "read_only, replica of " + writer + semi + (pool.semi_sync ? "replica" : "");
+  return "read_only, replica of " + writer + (pool.semi_sync ? ", semi-sync replica" : "");
 }
 
 std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node) {
