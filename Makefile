@@ -49,6 +49,7 @@ all:
 include common/module.mk
 include config/module.mk
 include core/module.mk
+include cluster/module.mk
 include mppstate/module.mk
 include mppctl/module.mk
 include keepalived/module.mk

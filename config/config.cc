@@ -79,7 +79,7 @@ void RecordSection(Reader* r, const std::string& header) {
   s.kind = header.substr(0, sp);
   if (sp != std::string::npos) s.name = Trim(header.substr(sp + 1));
   bool named = s.kind == "pool" || s.kind == "node" || s.kind == "vs";
-  bool single = s.kind == "global" || s.kind == "ipvs";
+  bool single = s.kind == "global" || s.kind == "ipvs" || s.kind == "cluster";
   if (named && !ValidName(s.name)) {
     r->Error(r->line, "[" + header + "]: a " + s.kind +
                           " needs a name of letters, digits, '_', '-' or '.'");
@@ -181,6 +181,7 @@ class Builder {
  private:
   void Global(const Section& s);
   void Ipvs(const Section& s);
+  void Cluster(const Section& s);
   void Node(const Section& s);
   void Pool(const Section& s, std::map<int, std::pair<int, int>>* membership);
   void Vs(const Section& s);
@@ -354,6 +355,70 @@ void Builder::Ipvs(const Section& s) {
       Unknown(e, s);
     }
   }
+}
+
+// An etcd member's client URL: http or https, an IP address and a port
+// (no host name: a director must not depend on DNS to find its quorum).
+bool EtcdUrl(const std::string& url, std::string* why) {
+  size_t colon = url.find("://");
+  std::string scheme = colon == std::string::npos ? "" : url.substr(0, colon);
+  if (scheme != "http" && scheme != "https") {
+    *why = "needs http:// or https://";
+    return false;
+  }
+  std::string rest = url.substr(colon + 3);
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  Address a;
+  const char* err = "";
+  if (!ParseAddress(rest.data(), rest.size(), &a, &err) || a.kind == Address::kFwmark) {
+    *why = "needs IP:port after the scheme";
+    return false;
+  }
+  return true;
+}
+
+void Builder::Cluster(const Section& s) {
+  ClusterConfig& c = cfg_->cluster;
+  c.enabled = true;
+  c.line = s.line;
+  int etcd_line = 0;
+  for (const Entry& e : s.entries) {
+    const std::string& k = e.key;
+    if (k == "etcd") {
+      etcd_line = e.line;
+      for (const std::string& item : SplitList(e.value)) {
+        std::string why;
+        if (!EtcdUrl(item, &why)) Error(e.line, "etcd: bad URL '" + item + "': " + why);
+        else c.etcd.push_back(item.back() == '/' ? item.substr(0, item.size() - 1) : item);
+      }
+    } else if (k == "name") {
+      if (!ValidName(e.value)) Error(e.line, "name: '" + e.value + "' is not letters, digits, '_', '-' or '.'");
+      else c.name = e.value;
+    } else if (k == "prefix") {
+      bool ok = e.value.size() >= 2 && e.value.front() == '/' && e.value.back() == '/' &&
+                e.value.find_first_of(" \t") == std::string::npos;
+      if (!ok) Error(e.line, "prefix: '" + e.value + "' must begin and end with '/'");
+      else c.prefix = e.value;
+    } else if (k == "lease") {
+      // etcd grants whole seconds, and 2 s at the least.
+      if (Duration(e, 2000, kHourMs, &c.lease_ms) && c.lease_ms % 1000 != 0)
+        Error(e.line, "lease: must be whole seconds");
+    } else if (k == "cacert" || k == "cert" || k == "key" || k == "credentials") {
+      if (e.value.empty() || e.value[0] != '/') {
+        Error(e.line, k + ": needs an absolute path");
+        continue;
+      }
+      (k == "cacert" ? c.cacert : k == "cert" ? c.cert : k == "key" ? c.key : c.credentials) = e.value;
+    } else {
+      Unknown(e, s);
+    }
+  }
+  if (c.etcd.empty() && etcd_line == 0) Error(s.line, "[cluster]: etcd = URL, URL, ... is required");
+  if (c.cert.empty() != c.key.empty()) Error(s.line, "[cluster]: cert and key go together");
+  bool https = false;
+  for (const std::string& u : c.etcd) https = https || u.rfind("https://", 0) == 0;
+  if (!https && (!c.cacert.empty() || !c.cert.empty()))
+    Error(s.line, "[cluster]: cacert, cert and key need https:// endpoints");
 }
 
 void Builder::Node(const Section& s) {
@@ -537,6 +602,7 @@ void Builder::Build(std::vector<Section>& sections) {
   for (const Section& s : sections) {
     if (s.kind == "global") Global(s);
     else if (s.kind == "ipvs") Ipvs(s);
+    else if (s.kind == "cluster") Cluster(s);
     else if (s.kind == "node") Node(s);
   }
   std::map<int, std::pair<int, int>> membership;  // node -> (pool, line)
@@ -622,6 +688,7 @@ bool LoadConfig(const std::string& path, Config* out, std::vector<std::string>* 
   if (!cfg.admin_credentials.empty() && !CheckCredentialsFile(cfg.admin_credentials, errors)) return false;
   if (!cfg.replication_credentials.empty() && !CheckCredentialsFile(cfg.replication_credentials, errors))
     return false;
+  if (!cfg.cluster.credentials.empty() && !CheckCredentialsFile(cfg.cluster.credentials, errors)) return false;
   *out = cfg;
   return true;
 }

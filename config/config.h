@@ -82,6 +82,26 @@ struct IpvsConfig {
   int64_t reconcile_interval_ms = 5000;
 };
 
+// A director pair ([cluster], doc/director-pair.md): the directors elect a
+// leader in etcd; only the leader decides, and every director follows the
+// decision it publishes there.
+struct ClusterConfig {
+  bool enabled = false;            // a [cluster] section is present
+  std::vector<std::string> etcd;   // the members' client URLs, "http://IP:port" or "https://IP:port"
+  std::string name;                // this director; empty: the host name
+  std::string prefix = "/mpp/";    // the keys: PREFIX leader, PREFIX decision
+  int64_t lease_ms = 5000;         // the leader's lease, whole seconds
+  std::string cacert, cert, key;   // TLS to etcd (https endpoints)
+  std::string credentials;         // option file with etcd's user and password ([client])
+  int line = 0;
+
+  bool operator==(const ClusterConfig& o) const {
+    return enabled == o.enabled && etcd == o.etcd && name == o.name && prefix == o.prefix && lease_ms == o.lease_ms &&
+           cacert == o.cacert && cert == o.cert && key == o.key && credentials == o.credentials;
+  }
+  bool operator!=(const ClusterConfig& o) const { return !(*this == o); }
+};
+
 struct Config {
   std::string path;  // the file it came from, for messages
   int64_t interval_ms = 1000;
@@ -112,6 +132,7 @@ struct Config {
   std::vector<PoolConfig> pools;
   std::vector<VsConfig> vss;
   IpvsConfig ipvs;
+  ClusterConfig cluster;
 
   int FindNode(const std::string& name) const;
   int FindPool(const std::string& name) const;

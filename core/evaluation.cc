@@ -182,6 +182,7 @@ class PoolRound {
         pe_(ev->pools[static_cast<size_t>(pool)]) {}
 
   void Run();
+  void Follow(const PublishedDecision& d, const std::string& note);
 
  private:
   NodeEval& Node(int n) { return ev_.nodes[static_cast<size_t>(n)]; }
@@ -194,6 +195,8 @@ class PoolRound {
   void Failover(int active);
   void Failback(int active);
   void AssignOthers(int active, bool active_failing);
+  Status Judge(int n, int active, bool active_failing, bool* healthy);
+  void RememberLags(int final_active);
   std::string UnpolledNodes(bool candidates_only);
 
   const Config& cfg_;
@@ -457,6 +460,60 @@ void PoolRound::Failback(int active) {
   pe_.note = "failback: " + Name(active) + " -> " + Name(primary);
 }
 
+// A node's STATUS and reason from its polls and its replication
+// condition; *healthy: clean and without a condition (the poll level
+// follows by itself after recover_after clean polls).
+Status PoolRound::Judge(int n, int active, bool active_failing, bool* healthy) {
+  NodeEval& ne = Node(n);
+  Condition c = ReplicationCondition(cfg_, ev_, pool_, n, active, active_failing);
+  Status level = MaxStatus(PollLevel(ne), c.level);
+  *healthy = ne.last.outcome == PollOutcome::kOk && c.level <= Status::kInfo;
+  if (PolledNow(in_, n)) ne.healthy_rounds = *healthy ? ne.healthy_rounds + 1 : 0;
+  ne.status = level;
+  std::string problem = PollProblem(ne);
+  ne.reason = !problem.empty() && PollLevel(ne) >= c.level ? problem : c.why;
+  return level;
+}
+
+// A director pair's follower: the STATEs are the leader's, taken by name;
+// a node the leader did not publish is UNKNOWN. The polls still give each
+// node its STATUS and reason here.
+void PoolRound::Follow(const PublishedDecision& d, const std::string& note) {
+  const PublishedPool* pp = nullptr;
+  for (const PublishedPool& p : d.pools)
+    if (p.name == pool_.name) pp = &p;
+  pe_.note = note;
+  pe_.awaited = -1;
+  pe_.recorded_active = -1;
+  pe_.elected = pp != nullptr && pp->elected;
+  pe_.active_by_switchover = pp != nullptr && pp->active_by_switchover;
+  pe_.last_failover = pp != nullptr ? pp->last_failover : FailoverRecord();
+  for (int n : pool_.nodes) {
+    const PublishedNode* pn = nullptr;
+    if (pp != nullptr)
+      for (const PublishedNode& x : pp->nodes)
+        if (x.name == Name(n)) pn = &x;
+    NodeEval& ne = Node(n);
+    ne.demoted = pn != nullptr && pn->demoted;
+    ne.offline = pn != nullptr && pn->offline;
+    if (pn == nullptr) SetState(n, State::kUnknown, TransitionCause::kLeader, "not in the leader's decision");
+    else SetState(n, pn->state, TransitionCause::kLeader, pn->why);
+    if (pn != nullptr) ne.state_reason = pn->why;
+  }
+  int active = ev_.ActiveOf(cfg_, pool_index_);
+  bool active_failing = active >= 0 && PollFailed(Node(active).last.outcome);
+  RememberLags(active);
+  for (int n : pool_.nodes) {
+    NodeEval& ne = Node(n);
+    if (Unpolled(ne)) {
+      ne.reason = "not polled, a monitor problem: " + ne.monitor_error;
+      continue;
+    }
+    bool healthy = false;
+    Judge(n, active, active_failing, &healthy);
+  }
+}
+
 void PoolRound::AssignOthers(int active, bool active_failing) {
   for (int n : pool_.nodes) {
     NodeEval& ne = Node(n);
@@ -468,15 +525,8 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
         SetState(n, State::kOffline, TransitionCause::kOperator, "taken offline by an operator");
       continue;
     }
-    Condition c = ReplicationCondition(cfg_, ev_, pool_, n, active, active_failing);
-    Status level = MaxStatus(PollLevel(ne), c.level);
-    // Clean and without a condition; the poll level follows by itself after
-    // recover_after clean polls.
-    bool healthy = ne.last.outcome == PollOutcome::kOk && c.level <= Status::kInfo;
-    if (PolledNow(in_, n)) ne.healthy_rounds = healthy ? ne.healthy_rounds + 1 : 0;
-    ne.status = level;
-    std::string problem = PollProblem(ne);
-    ne.reason = !problem.empty() && PollLevel(ne) >= c.level ? problem : c.why;
+    bool healthy = false;
+    Status level = Judge(n, active, active_failing, &healthy);
     if (n == active) continue;
 
     if (ne.offline) {
@@ -552,6 +602,13 @@ void PoolRound::Run() {
   }
   int final_active = ev_.ActiveOf(cfg_, pool_index_);
   bool active_failing = final_active >= 0 && PollFailed(Node(final_active).last.outcome);
+  RememberLags(final_active);
+  AssignOthers(final_active, active_failing);
+}
+
+// What promotion eligibility looks back at once trouble starts; kept by a
+// director pair's follower too, which may have to lead.
+void PoolRound::RememberLags(int final_active) {
   if (final_active >= 0 && !Unpolled(Node(final_active)) && Node(final_active).last.outcome == PollOutcome::kOk) {
     // The standbys' lag while the writer is healthy: what promotion
     // eligibility looks back at once trouble starts. An unpolled standby
@@ -566,7 +623,6 @@ void PoolRound::Run() {
       if (lag >= 0) Node(n).lag_before_trouble = lag;
     }
   }
-  AssignOthers(final_active, active_failing);
 }
 
 void ApplyCommand(const Config& cfg, const Command& cmd, Evaluation* ev, CommandResult* res) {
@@ -887,12 +943,92 @@ PoolMemory RememberPools(const Config& cfg, const Evaluation& ev) {
   return m;
 }
 
+namespace {
+
+// Since the last round: the polls' news, and what the worker found out.
+void TakeNews(const Config& cfg, const RoundInput& in, Evaluation* ev) {
+  for (size_t n = 0; n < ev->nodes.size(); ++n)
+    if (PolledNow(in, static_cast<int>(n))) ev->nodes[n].monitor_error.clear();
+  for (size_t p = 0; p < cfg.pools.size(); ++p)
+    for (int n : cfg.pools[p].nodes)
+      if (static_cast<size_t>(n) < in.polls.size() && PolledNow(in, n))
+        UpdateHealth(cfg.pools[p], in.polls[static_cast<size_t>(n)], &ev->nodes[static_cast<size_t>(n)]);
+
+  for (size_t n = 0; n < ev->nodes.size() && n < in.topology.size(); ++n) {
+    NodeEval& ne = ev->nodes[n];
+    const TopologyFacts& f = in.topology[n];
+    ne.diverged = f.diverged;
+    ne.topology_error = f.error;
+    if (f.rejoined) ne.attached = true;
+    if (f.rejoined && ne.demoted) {
+      // Attached after the divergence check: what `recover` asks an
+      // operator to vouch for has been proven.
+      ne.demoted = false;
+      ne.healthy_rounds = 0;
+      ne.state_reason = "rejoined as a replica of the ACTIVE";
+    }
+  }
+}
+
+// What every evaluation ends with: INFO on a new STATE, the reasons, the
+// times of change.
+void Finish(const Evaluation& prev, const RoundInput& in, Evaluation* ev) {
+  for (size_t i = 0; i < ev->nodes.size(); ++i) {
+    NodeEval& ne = ev->nodes[i];
+    const NodeEval& before = prev.nodes[i];
+    bool changed_state = ne.state != before.state;
+    // INFO marks a transition so that monitoring sees it.
+    if (changed_state) ne.status = MaxStatus(ne.status, Status::kInfo);
+    if (ne.reason.empty()) ne.reason = ne.state_reason;
+    if (changed_state || ne.status != before.status || ev->seq == 1) ne.since_ms = in.now_ms;
+  }
+}
+
+// The up/down of a follower: the leader's, by name, with this director's
+// weights; a virtual server the leader did not publish is down, and so is
+// everything once the decision is too old to trust.
+void FollowedDecisions(const Config& cfg, const PublishedDecision& d, bool expired, Evaluation* ev) {
+  ev->decisions.assign(cfg.vss.size(), {});
+  for (size_t v = 0; v < cfg.vss.size(); ++v) {
+    const PoolConfig& pool = cfg.pools[static_cast<size_t>(cfg.vss[v].pool)];
+    std::vector<Decision>& out = ev->decisions[v];
+    out.assign(pool.nodes.size(), Decision());
+    const PublishedVs* pv = nullptr;
+    for (const PublishedVs& x : d.vss)
+      if (x.name == cfg.vss[v].name) pv = &x;
+    if (pv == nullptr || expired) continue;
+    for (size_t i = 0; i < pool.nodes.size(); ++i) {
+      const NodeConfig& node = cfg.nodes[static_cast<size_t>(pool.nodes[i])];
+      out[i].up = std::find(pv->up.begin(), pv->up.end(), node.name) != pv->up.end();
+      out[i].weight = out[i].up ? node.weight : 0;
+    }
+  }
+}
+
+Evaluation Follow(const Config& cfg, const Evaluation& prev, const RoundInput& in, Evaluation ev,
+                  std::vector<CommandResult>* results) {
+  ev.isolated = false;
+  TakeNews(cfg, in, &ev);
+  for (size_t i = 0; i < in.commands.size(); ++i)
+    if (results) results->push_back(CommandResult{false, in.follow_note});
+  for (size_t p = 0; p < cfg.pools.size(); ++p) {
+    PoolRound round(cfg, static_cast<int>(p), in, &ev);
+    round.Follow(*in.follow, in.follow_note);
+  }
+  Finish(prev, in, &ev);
+  FollowedDecisions(cfg, *in.follow, in.follow_expired, &ev);
+  return ev;
+}
+
+}  // namespace
+
 Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput& in,
                     std::vector<CommandResult>* results) {
   Evaluation ev = prev;
   ev.seq = prev.seq + 1;
   ev.time_ms = in.now_ms;
   ev.transitions.clear();
+  if (in.follow != nullptr) return Follow(cfg, prev, in, std::move(ev), results);
   if (in.isolated) {
     // The monitor, not the pool, is cut off: change nothing, not even the
     // failure counts, and say so.
@@ -909,27 +1045,7 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
     for (PoolEval& pe : ev.pools) pe.note.clear();
   }
 
-  for (size_t n = 0; n < ev.nodes.size(); ++n)
-    if (PolledNow(in, static_cast<int>(n))) ev.nodes[n].monitor_error.clear();
-  for (size_t p = 0; p < cfg.pools.size(); ++p)
-    for (int n : cfg.pools[p].nodes)
-      if (static_cast<size_t>(n) < in.polls.size() && PolledNow(in, n))
-        UpdateHealth(cfg.pools[p], in.polls[static_cast<size_t>(n)], &ev.nodes[static_cast<size_t>(n)]);
-
-  for (size_t n = 0; n < ev.nodes.size() && n < in.topology.size(); ++n) {
-    NodeEval& ne = ev.nodes[n];
-    const TopologyFacts& f = in.topology[n];
-    ne.diverged = f.diverged;
-    ne.topology_error = f.error;
-    if (f.rejoined) ne.attached = true;
-    if (f.rejoined && ne.demoted) {
-      // Attached after the divergence check: what `recover` asks an
-      // operator to vouch for has been proven.
-      ne.demoted = false;
-      ne.healthy_rounds = 0;
-      ne.state_reason = "rejoined as a replica of the ACTIVE";
-    }
-  }
+  TakeNews(cfg, in, &ev);
 
   for (const Command& c : in.commands) {
     CommandResult r;
@@ -943,15 +1059,7 @@ Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput&
     round.Run();
   }
 
-  for (size_t i = 0; i < ev.nodes.size(); ++i) {
-    NodeEval& ne = ev.nodes[i];
-    const NodeEval& before = prev.nodes[i];
-    bool changed_state = ne.state != before.state;
-    // INFO marks a transition so that monitoring sees it.
-    if (changed_state) ne.status = MaxStatus(ne.status, Status::kInfo);
-    if (ne.reason.empty()) ne.reason = ne.state_reason;
-    if (changed_state || ne.status != before.status || ev.seq == 1) ne.since_ms = in.now_ms;
-  }
+  Finish(prev, in, &ev);
   ComputeDecisions(cfg, &ev);
   return ev;
 }

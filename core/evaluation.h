@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "core/poll_result.h"
 #include "core/pool_memory.h"
+#include "core/published_decision.h"
 
 namespace mpp {
 
@@ -47,7 +48,9 @@ struct NodeEval {
   bool attached = false;
 };
 
-enum class TransitionCause { kElection, kFailover, kFailback, kSwitchover, kHealth, kOperator };
+// kLeader: a director pair's follower took the STATE from the leader's
+// published decision.
+enum class TransitionCause { kElection, kFailover, kFailback, kSwitchover, kHealth, kOperator, kLeader };
 
 struct Transition {
   int node;
@@ -76,6 +79,17 @@ struct Decision {
   int weight = 0;
 };
 
+// Where a director stands in a director pair, for the status views.
+struct ClusterRole {
+  bool enabled = false;
+  std::string self;    // this director's name
+  std::string leader;  // "" when not known
+  bool deciding = false;  // this director is the leader and may decide now
+  bool frozen = false;    // no decision can change: etcd is out of reach
+  int64_t epoch = 0;      // the leader's (the published decision's)
+  int64_t seq = 0;        // the published decision's number
+};
+
 struct Evaluation {
   int64_t seq = 0;
   int64_t time_ms = 0;
@@ -84,6 +98,7 @@ struct Evaluation {
   std::vector<PoolEval> pools;                  // like Config::pools
   std::vector<std::vector<Decision>> decisions;  // [vs][position in the vs's pool]
   std::vector<Transition> transitions;          // what this round changed
+  ClusterRole cluster;                          // set by the daemon
 
   int ActiveOf(const Config& cfg, int pool) const;
 };
@@ -126,6 +141,15 @@ struct RoundInput {
   // with a result other than kNotPolled in polls were polled, the others
   // keep everything they had, and healthy_rounds counts rounds only.
   bool between_rounds = false;
+  // A director pair (doc/director-pair.md), when this director may not
+  // decide (a follower, or a leader that lost etcd): every STATE, demotion,
+  // OFFLINE and up/down is the published decision's, the polls give STATUS
+  // and reasons only, commands are refused with follow_note, which is also
+  // every pool's note. follow_expired: the decision is older than
+  // stale_after, every virtual server's nodes are down.
+  const PublishedDecision* follow = nullptr;
+  std::string follow_note;
+  bool follow_expired = false;
 };
 
 // The evaluation before the first round. memory: the pool memory of the

@@ -54,9 +54,27 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+namespace {
+
+// "cluster: leader dir-a (this director, deciding), epoch 7, decision 12".
+std::string ClusterLine(const ClusterRole& c) {
+  std::string out = "cluster: ";
+  if (c.leader.empty()) out += "no leader known";
+  else out += "leader " + c.leader;
+  std::string role = c.leader == c.self ? (c.deciding ? "this director, deciding" : "this director, not deciding")
+                                        : "this director " + c.self + " follows";
+  out += " (" + role + ")";
+  if (c.frozen) out += ", FROZEN: etcd out of reach";
+  if (c.epoch > 0) out += ", epoch " + std::to_string(c.epoch) + ", decision " + std::to_string(c.seq);
+  return out + "\n";
+}
+
+}  // namespace
+
 std::string StatusTable(const Config& cfg, const Evaluation& ev, int64_t now_ms) {
   std::string out;
   char line[512];
+  if (ev.cluster.enabled) out += ClusterLine(ev.cluster);
   for (size_t p = 0; p < cfg.pools.size(); ++p) {
     const PoolConfig& pool = cfg.pools[p];
     out += "pool " + pool.name + (ev.isolated ? "  [ISOLATED]" : "");
@@ -110,7 +128,15 @@ std::string StatusTable(const Config& cfg, const Evaluation& ev, int64_t now_ms)
 
 std::string StatusJson(const Config& cfg, const Evaluation& ev) {
   std::string out = "{\"seq\":" + std::to_string(ev.seq) + ",\"time_ms\":" + std::to_string(ev.time_ms) +
-                    ",\"isolated\":" + (ev.isolated ? "true" : "false") + ",\"pools\":[";
+                    ",\"isolated\":" + (ev.isolated ? "true" : "false");
+  if (ev.cluster.enabled) {
+    const ClusterRole& c = ev.cluster;
+    out += ",\"cluster\":{\"self\":" + JsonString(c.self) + ",\"leader\":" + JsonString(c.leader) +
+           ",\"role\":\"" + (c.leader == c.self && !c.self.empty() ? "leader" : "follower") +
+           "\",\"deciding\":" + (c.deciding ? "true" : "false") + ",\"frozen\":" + (c.frozen ? "true" : "false") +
+           ",\"epoch\":" + std::to_string(c.epoch) + ",\"decision\":" + std::to_string(c.seq) + "}";
+  }
+  out += ",\"pools\":[";
   for (size_t p = 0; p < cfg.pools.size(); ++p) {
     const PoolConfig& pool = cfg.pools[p];
     if (p) out += ",";

@@ -24,6 +24,7 @@
 #include "core/status_format.h"
 #include "mppstate/checkpoints.h"
 #include "mppstate/control_server.h"
+#include "mppstate/director_pair.h"
 #include "mppstate/event_poller.h"
 #include "mppstate/logger.h"
 #include "mppstate/mysql_connect.h"
@@ -117,6 +118,7 @@ class Daemon {
   void Serve();
   void StartRound(Clock::time_point now);
   void EvaluateNow(RoundInput in);
+  bool StartPair();
   void Reload();
   void HandleRequest(const ControlServer::Request& r);
   void Reply(uint64_t client, bool ok, const std::string& body);
@@ -144,6 +146,10 @@ class Daemon {
   bool stop_ = false;
   bool topology_reported_ = false;  // the worker reported since the last evaluation
   bool write_failing_ = false;
+  // A director pair ([cluster]), and whether it has news for an
+  // evaluation.
+  std::unique_ptr<DirectorPair> pair_;
+  bool pair_news_ = false;
 };
 
 bool Daemon::Setup() {
@@ -188,6 +194,7 @@ bool Daemon::Setup() {
   shared_cfg_ = std::make_shared<const Config>(cfg_);
   poller_.SetWatching(cfg_.watch && !opt_.once);
   poller_.Configure(cfg_, Clock::now());
+  if (cfg_.cluster.enabled && !StartPair()) return false;
   std::string worker_err;
   if (!topology_.Start(&worker_err)) {
     Log(LogLevel::kError, "%s", worker_err.c_str());
@@ -197,6 +204,24 @@ bool Daemon::Setup() {
   Log(LogLevel::kNotice, "mppstate %s started: %zu pools, %zu nodes, %zu virtual servers, interval %lldms",
       MPP_VERSION, cfg_.pools.size(), cfg_.nodes.size(), cfg_.vss.size(),
       static_cast<long long>(cfg_.interval_ms));
+  return true;
+}
+
+// Joins the director pair: the session with etcd runs on its own threads,
+// and the topology worker asks it before each change to a database.
+bool Daemon::StartPair() {
+  if (opt_.once) {
+    Log(LogLevel::kError, "--once cannot run in a director pair ([cluster]): only the leader decides");
+    return false;
+  }
+  std::string err;
+  pair_ = DirectorPair::Start(cfg_, &err);
+  if (!pair_) {
+    Log(LogLevel::kError, "%s", err.c_str());
+    return false;
+  }
+  topology_.SetGuard(pair_->Guard());
+  ev_.cluster = pair_->Role(cfg_, false);
   return true;
 }
 
@@ -266,6 +291,9 @@ int Daemon::Run() {
   std::vector<TopologyFollower::Answer> last;
   bool worker_idle = topology_.Stop(cfg_.connect_timeout_ms + 3 * cfg_.query_timeout_ms + 500, &last);
   Answer(last);
+  // After the worker: no change to a database follows the resignation,
+  // which lets the other director take over at once.
+  if (pair_ && worker_idle) pair_->Stop(true);
   CloseControlSocket();
   Log(LogLevel::kNotice, "mppstate stopped");
   if (!worker_idle) _exit(0);  // no teardown under a thread still in the client library
@@ -290,8 +318,10 @@ void Daemon::StartRound(Clock::time_point now) {
 void Daemon::Serve() {
   Clock::time_point now = Clock::now();
   if (now >= next_round_ && !poller_.round_running()) StartRound(now);
-  std::vector<struct pollfd> fds = {
-      {sig_fd_, POLLIN, 0}, {topology_.event_fd(), POLLIN, 0}, {poller_.fd(), POLLIN, 0}};
+  std::vector<struct pollfd> fds = {{sig_fd_, POLLIN, 0},
+                                    {topology_.event_fd(), POLLIN, 0},
+                                    {poller_.fd(), POLLIN, 0},
+                                    {pair_ ? pair_->event_fd() : -1, POLLIN, 0}};
   ctl_.PollFds(&fds);
   Clock::time_point wake = std::min({next_round_, poller_.NextWake(), ctl_.NextDeadline()});
   // Rounded up: waking a little early would only spin.
@@ -305,6 +335,7 @@ void Daemon::Serve() {
   }
   Clock::time_point served = Clock::now();
   if (fds[1].revents & POLLIN) TakeTopologyReports();
+  if ((fds[3].revents & POLLIN) && pair_->TakeNews()) pair_news_ = true;
   poller_.Process(served);
   std::vector<PollResult> polls;
   if (poller_.TakeRound(&polls)) {
@@ -312,13 +343,13 @@ void Daemon::Serve() {
     in.polls = std::move(polls);
     EvaluateNow(std::move(in));
   }
-  for (const ControlServer::Request& r : ctl_.Process(fds.data() + 3, fds.size() - 3, served)) HandleRequest(r);
+  for (const ControlServer::Request& r : ctl_.Process(fds.data() + 4, fds.size() - 4, served)) HandleRequest(r);
   std::vector<EventPoller::News> news = poller_.TakeNews();
   // Each poll counts: two of one node (a held-back confirmation and the
   // next) are two evaluations, in order.
   size_t next = 0;
   do {
-    if (news.empty() && commands_.empty() && !topology_reported_) break;
+    if (news.empty() && commands_.empty() && !topology_reported_ && !pair_news_) break;
     RoundInput in;
     in.between_rounds = true;
     in.polls.resize(cfg_.nodes.size());  // kNotPolled: no news
@@ -363,7 +394,9 @@ void Daemon::EvaluateNow(RoundInput in) {
   commands_.clear();
   std::vector<CommandResult> results;
   Evaluation before = ev_;
-  ev_ = Evaluate(cfg_, before, in, &results);
+  pair_news_ = false;
+  ev_ = pair_ ? pair_->Evaluate(cfg_, before, in, &results) : Evaluate(cfg_, before, in, &results);
+  bool deciding = !pair_ || ev_.cluster.deciding;
 
   LogChanges(before);
   LogMonitorErrors(cfg_, before, ev_);
@@ -376,14 +409,16 @@ void Daemon::EvaluateNow(RoundInput in) {
   // A failover that waits for a standby's relay log is decided as soon as
   // a poll shows it applied, not a round later.
   for (const PoolEval& pe : ev_.pools)
-    if (pe.awaited >= 0 && !opt_.once)
+    if (pe.awaited >= 0 && !opt_.once && deciding)
       poller_.Refresh(static_cast<size_t>(pe.awaited), Clock::now() + kAwaitedPollSpacing, Clock::now());
   if (!opt_.once) {
     // A round offers the worker its plan; news between rounds only when
     // the decision moved, so a failing step is retried once a round.
     std::vector<TopologyFollower::Answer> answers;
-    topology_.AfterRound(shared_cfg_, ev_, in.commands, results, !in.between_rounds || !ev_.transitions.empty(),
-                         &answers);
+    // Only a deciding director changes databases (a follower's plan would
+    // fight the leader's).
+    bool offer = deciding && (!in.between_rounds || !ev_.transitions.empty());
+    topology_.AfterRound(shared_cfg_, ev_, in.commands, results, offer, &answers);
     Answer(answers);
   }
 
@@ -464,6 +499,8 @@ void Daemon::Reload() {
     return;
   }
   std::string refused = WhyReloadRefused(cfg_, ev_, fresh);
+  if (refused.empty() && fresh.cluster != cfg_.cluster)
+    refused = "[cluster] changed: restart mppstate to join the pair anew";
   if (!refused.empty()) {
     Log(LogLevel::kError, "reload refused: %s; still running the previous configuration", refused.c_str());
     return;
@@ -529,6 +566,8 @@ void Daemon::HandleRequest(const ControlServer::Request& r) {
                                                   : Command::kOnline;
     commands_.push_back(Command{kind, "", w[1]});
     pending_.push_back(PendingClient{r.client, commands_.size() - 1});
+  } else if ((cmd == kRequestSwitchover || cmd == kRequestRejoin) && pair_ && !ev_.cluster.deciding) {
+    Reply(r.client, false, pair_->NotDeciding() + "\n");
   } else if (cmd == kRequestSwitchover && (w.size() == 2 || w.size() == 3)) {
     std::string err = topology_.RequestSwitchover(shared_cfg_, ev_, w[1], w.size() == 3 ? w[2] : "", r.client);
     if (!err.empty()) Reply(r.client, false, err + "\n");

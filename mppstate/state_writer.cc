@@ -177,7 +177,7 @@ std::string FormatStateFile(const Config& cfg, const Evaluation& ev, int64_t pid
   for (size_t p = 0; p < cfg.pools.size(); ++p) {
     const PoolConfig& pool = cfg.pools[p];
     const PoolEval& pe = ev.pools[p];
-    out += "pool " + pool.name + (ev.isolated ? " isolated " : " ok ") + OneLine(pe.note) + "\n";
+    out += "pool " + pool.name + (ev.isolated ? " isolated " : ev.cluster.frozen ? " frozen " : " ok ") + OneLine(pe.note) + "\n";
     for (size_t i = 0; i < pool.nodes.size(); ++i) {
       int n = pool.nodes[i];
       const NodeConfig& node = cfg.nodes[static_cast<size_t>(n)];

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ class TopologyFollower {
   };
 
   bool Start(std::string* err) { return worker_.Start(err); }
+  // See TopologyWorker::SetGuard.
+  void SetGuard(std::function<std::string()> guard) { worker_.SetGuard(std::move(guard)); }
   int event_fd() const { return worker_.event_fd(); }
 
   // What the worker found out, for the round about to be evaluated (like

@@ -31,6 +31,7 @@ struct TopologyWorker::Shared {
   bool ended = false;          // the thread has left its loop
   uint64_t next_job = 1;
   std::map<std::string, std::string> actives;
+  std::function<std::string()> guard;  // set before the thread starts
   std::vector<TopologyReport> reports;
   int event_fd = -1;
 
@@ -58,6 +59,9 @@ struct TopologyWorker::Shared {
     ssize_t n = write(event_fd, &one, sizeof one);
     (void)n;  // the counter only saturates: a wake-up is pending anyway
   }
+
+  // "" when a change may be made now, else why not.
+  std::string Refusal() { return guard ? guard() : ""; }
 
   void Loop();
   void RunJob(const Config& cfg, const TopologyJob& job);
@@ -127,12 +131,16 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
     // Read-only before anything else: it may have come back writable.
     r.step = TopologyStepKind::kFence;
     r.why = "fence " + job.node;
-    r.outcome = FenceNode(cfg, *node);
+    std::string refused = Refusal();
+    r.outcome = refused.empty() ? FenceNode(cfg, *node) : StepOutcome{false, refused, false};
     if (r.outcome.ok) {
       r.step = TopologyStepKind::kAttach;
       r.why = "attach " + job.node + " to " + job.target;
+      std::string refused_attach = Refusal();
       if (ActiveOf(job.pool) != job.target)
         r.outcome = StepOutcome{false, "the ACTIVE of pool " + job.pool + " changed: try again", false};
+      else if (!refused_attach.empty())
+        r.outcome = StepOutcome{false, refused_attach, false};
       else
         r.outcome = AttachNode(cfg, *node, *target, SemiSyncOf(cfg, job.pool), AttachWaitMs(cfg));
     }
@@ -144,7 +152,8 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
   r.why = job.node + " -> " + job.target + ": fence " + job.node;
   if (job.fence) {
     r.step = TopologyStepKind::kFence;
-    r.outcome = FenceNode(cfg, *node);
+    std::string refused = Refusal();
+    r.outcome = refused.empty() ? FenceNode(cfg, *node) : StepOutcome{false, refused, false};
     if (!r.outcome.ok) {
       r.outcome.message = "cannot fence: " + r.outcome.message;
       Report(r);
@@ -163,7 +172,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
   if (job.fence) {
     // Undone once, by the job that fenced it, and only while it is still
     // the writer: nothing else acts on the pool meanwhile.
-    if (ActiveOf(job.pool) == job.node) {
+    if (ActiveOf(job.pool) == job.node && Refusal().empty()) {
       StepOutcome undo = UnfenceNode(cfg, *node);
       if (!undo.ok) r.outcome.message += "; and read_only OFF on " + job.node + " failed: " + undo.message;
     }
@@ -192,6 +201,13 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
     r.pool = pool.name;
     r.node = node.name;
     r.why = step.why;
+    std::string refused = Refusal();
+    if (!refused.empty()) {
+      r.outcome = StepOutcome{false, refused, false};
+      blocked.insert(step.pool);
+      Report(r);
+      continue;
+    }
     switch (step.kind) {
       case TopologyStepKind::kFence:
         r.outcome = FenceNode(cfg, node);
@@ -241,6 +257,8 @@ bool TopologyWorker::Start(std::string* err) {
   }
   return true;
 }
+
+void TopologyWorker::SetGuard(std::function<std::string()> guard) { s_->guard = std::move(guard); }
 
 void TopologyWorker::PublishActives(std::map<std::string, std::string> actives) {
   std::lock_guard<std::mutex> lock(s_->mu);

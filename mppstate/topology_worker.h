@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,12 @@ class TopologyWorker {
   ~TopologyWorker();
   TopologyWorker(const TopologyWorker&) = delete;
   TopologyWorker& operator=(const TopologyWorker&) = delete;
+
+  // A check run on the worker's thread before each change to a database
+  // (a director pair's epoch, cluster/cluster_session.h): "" lets the step
+  // run; anything else fails it with that message, and a plan's pool
+  // takes no further step. Set before Start.
+  void SetGuard(std::function<std::string()> guard);
 
   // Starts the thread; false with *err when it cannot.
   bool Start(std::string* err);

@@ -23,7 +23,7 @@ check: $(BUILD)/mpp_test
 	$(BUILD)/mpp_test
 
 # The suites `make test` runs, in this order: the quick ones first.
-SUITES := checker fuzz integration kernel ipvs lab package
+SUITES := checker fuzz integration cluster kernel ipvs lab package
 
 test: deps
 	$(MAKE) -j$(NPROC) all $(BUILD)/mpp_test test-tools

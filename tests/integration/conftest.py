@@ -34,20 +34,17 @@ import pytest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import daemonlib  # noqa: E402
+# The fixtures and hooks every suite shares, registered here by name.
+from pytest_suite import (build, log, note, pytest_addoption, pytest_configure,  # noqa: E402,F401
+                          pytest_report_teststatus, pytest_terminal_summary, workdir)
 from mariadb_cluster import MariaDBCluster, die_with_parent  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 
 _STATE = pytest.StashKey()  # item -> _TestState
 
-
-def pytest_addoption(parser):
-    parser.addoption("--build", metavar="DIR",
-                     default=os.environ.get("MPP_BUILD", os.path.join(ROOT, "build")),
-                     help="the build directory holding bin/ and tests/poll_probe "
-                          "(default: $MPP_BUILD, else build/ of the source tree)")
 
 
 # ----- what one test started -----
@@ -124,53 +121,6 @@ def pytest_runtest_makereport(item, call):
 
 # ----- the fixtures -----
 
-class Build:
-    """The build directory given by --build (or $MPP_BUILD)."""
-
-    def __init__(self, path):
-        self.dir = os.path.abspath(path)
-
-    def __repr__(self):
-        return "Build(%r)" % self.dir
-
-    def path(self, rel):
-        """A file of the build directory, e.g. build.path("bin/mppctl");
-        fails the test if it is not built."""
-        p = os.path.join(self.dir, rel)
-        if not os.path.exists(p):
-            pytest.fail("%s is not built (make -C <tree> all test-tools)" % p, pytrace=False)
-        return p
-
-
-@pytest.fixture(scope="session")
-def build(pytestconfig):
-    b = Build(pytestconfig.getoption("build"))
-    if not os.path.isdir(b.dir):
-        pytest.fail("build directory %s does not exist (--build DIR)" % b.dir, pytrace=False)
-    return b
-
-
-@pytest.fixture
-def workdir(_state):
-    """A private temporary directory, removed after the test."""
-    return _state.dir
-
-
-@pytest.fixture
-def log(_state):
-    """log(line): kept, and printed in the report only if the test fails."""
-    return _state.log
-
-
-@pytest.fixture
-def note(request):
-    """note(text): a figure (e.g. a measured time) printed in the "figures"
-    section of the summary."""
-    def add(text):
-        request.node.user_properties.append(("note", text))
-    return add
-
-
 @pytest.fixture
 def cluster(_state):
     """cluster(n=3, server_options=None): starts n real servers (see
@@ -238,33 +188,3 @@ def mppstate(_state, build, spawn, log):
         _state.daemons.append(m)
         return m.start() if start else m
     return make
-
-
-# ----- reporting -----
-
-def pytest_configure(config):
-    if not config.pluginmanager.hasplugin("timeout"):
-        raise pytest.UsageError("pytest-timeout is missing (Debian package "
-                                "python3-pytest-timeout; run with /usr/bin/python3)")
-
-
-def pytest_report_teststatus(report, config):
-    # "PASSED (2.4s)" in verbose mode, like the old runner's PASS lines.
-    if report.when == "call" and report.passed:
-        return "passed", ".", ("PASSED (%.1fs)" % report.duration, {"green": True})
-    return None
-
-
-def pytest_terminal_summary(terminalreporter):
-    lines = []
-    for outcome in ("passed", "failed"):
-        for rep in terminalreporter.stats.get(outcome, []):
-            if getattr(rep, "when", None) != "call":
-                continue
-            notes = [v for k, v in rep.user_properties if k == "note"]
-            if notes:
-                lines.append("%s: %s" % (rep.nodeid, "; ".join(notes)))
-    if lines:
-        terminalreporter.write_sep("=", "figures")
-        for line in lines:
-            terminalreporter.write_line(line)

@@ -7,7 +7,7 @@ ALL_OBJS += $(POLL_PROBE_OBJS)
 
 $(BUILD)/tests/poll_probe: $(POLL_PROBE_OBJS) $(MPPSTATE_LIBS)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) -lpthread
+	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) $(CURL_LIBS) -lpthread
 TEST_TOOLS += $(BUILD)/tests/poll_probe
 
 TOPOLOGY_PROBE_OBJS := $(BUILD)/tests/integration/topology_probe.o
@@ -15,5 +15,5 @@ ALL_OBJS += $(TOPOLOGY_PROBE_OBJS)
 
 $(BUILD)/tests/topology_probe: $(TOPOLOGY_PROBE_OBJS) $(MPPSTATE_LIBS)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) -lpthread
+	$(CXX) $(LDFLAGS) -o $@ $^ $(INIH_LIBS) $(MYSQL_LIBS) $(CURL_LIBS) -lpthread
 TEST_TOOLS += $(BUILD)/tests/topology_probe

@@ -517,5 +517,58 @@ TEST_CASE("Config: every replication error is reported together") {
             "bad.ini:4: manage_replication = yes needs [global] replication_credentials (the login replicas use)"});
 }
 
+// kGood (26 lines) with a [cluster] section from line 27.
+std::string ClusterText(const std::string& body) { return std::string(kGood) + "[cluster]\n" + body + "\n"; }
+
+TEST_CASE("Config: without [cluster] mppstate works alone") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.cluster.enabled);
+}
+
+TEST_CASE("Config: [cluster] takes etcd members, a name, a prefix, a lease and TLS") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(ClusterText("etcd = http://192.0.2.1:2379, http://[2001:db8::1]:2379/\nname = dir-a\n"
+                                  "prefix = /lvs/mpp/\nlease = 3s"),
+                      "good.ini", &cfg, &errors));
+  CHECK(cfg.cluster.enabled);
+  CHECK(cfg.cluster.etcd == std::vector<std::string>{"http://192.0.2.1:2379", "http://[2001:db8::1]:2379"});
+  CHECK(cfg.cluster.name == "dir-a");
+  CHECK(cfg.cluster.prefix == "/lvs/mpp/");
+  CHECK(cfg.cluster.lease_ms == 3000);
+  REQUIRE(ParseConfig(ClusterText("etcd = https://192.0.2.1:2379\ncacert = /etc/mpp/ca.pem\ncert = /etc/mpp/c.pem\n"
+                                  "key = /etc/mpp/c.key\ncredentials = /etc/mpp/etcd.cnf"),
+                      "good.ini", &cfg, &errors));
+  CHECK(cfg.cluster.name.empty());  // the host name, found at start
+  CHECK(cfg.cluster.prefix == "/mpp/");
+  CHECK(cfg.cluster.lease_ms == 5000);
+  CHECK(cfg.cluster.cacert == "/etc/mpp/ca.pem");
+  CHECK(cfg.cluster.credentials == "/etc/mpp/etcd.cnf");
+}
+
+TEST_CASE("Config: every [cluster] error is reported with its line") {
+  CHECK(Errors(ClusterText("name = a")) ==
+        std::vector<std::string>{"bad.ini:27: [cluster]: etcd = URL, URL, ... is required"});
+  CHECK(Errors(ClusterText("etcd = etcd1:2379, http://192.0.2.1, ftp://192.0.2.1:21\nlease = 1500ms\n"
+                           "prefix = mpp\nname = a b\nkey = k.pem")) ==
+        std::vector<std::string>{
+            "bad.ini:28: etcd: bad URL 'etcd1:2379': needs http:// or https://",
+            "bad.ini:28: etcd: bad URL 'http://192.0.2.1': needs IP:port after the scheme",
+            "bad.ini:28: etcd: bad URL 'ftp://192.0.2.1:21': needs http:// or https://",
+            "bad.ini:29: lease: must be at least 2s",
+            "bad.ini:30: prefix: 'mpp' must begin and end with '/'",
+            "bad.ini:31: name: 'a b' is not letters, digits, '_', '-' or '.'",
+            "bad.ini:32: key: needs an absolute path",
+        });
+  CHECK(Errors(ClusterText("etcd = http://192.0.2.1:2379\nlease = 2500ms\ncacert = /ca.pem\ncert = /c.pem")) ==
+        std::vector<std::string>{"bad.ini:29: lease: must be whole seconds",
+                                 "bad.ini:27: [cluster]: cert and key go together",
+                                 "bad.ini:27: [cluster]: cacert, cert and key need https:// endpoints"});
+  CHECK(Errors(ClusterText("etcd = http://192.0.2.1:2379\n[cluster]\netcd = http://192.0.2.2:2379"))[0] ==
+        "bad.ini:29: duplicate section [cluster] (first at line 27)");
+}
+
 }  // namespace
 }  // namespace mpp

@@ -132,6 +132,23 @@ struct Sim {
     now_ms += 30;
     mono_ms += 30;
   }
+  // An evaluation of a director pair's follower: this round's polls, the
+  // STATEs of the published decision d.
+  void Follow(const PublishedDecision& d, const std::string& note = "following", bool expired = false,
+              std::vector<Command> commands = {}) {
+    RoundInput in;
+    in.now_ms = now_ms;
+    in.mono_ms = mono_ms;
+    in.polls = world;
+    in.follow = &d;
+    in.follow_note = note;
+    in.follow_expired = expired;
+    in.commands = std::move(commands);
+    results.clear();
+    ev = Evaluate(cfg, ev, in, &results);
+    now_ms += cfg.interval_ms;
+    mono_ms += cfg.interval_ms;
+  }
   void Isolated() {
     RoundInput in;
     in.now_ms = now_ms;

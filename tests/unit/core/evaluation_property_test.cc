@@ -155,6 +155,7 @@ class Sequence {
       case TransitionCause::kSwitchover: return "switchover";
       case TransitionCause::kHealth: return "health";
       case TransitionCause::kOperator: return "operator";
+      case TransitionCause::kLeader: return "leader";
     }
     return "?";
   }

@@ -165,5 +165,30 @@ TEST_CASE("JsonString: quotes, backslashes and every control character are escap
   for (char c : out) CHECK(static_cast<unsigned char>(c) >= 0x20);
 }
 
+TEST_CASE("StatusFormat: a director pair's status names the leader, the role and the decision") {
+  Small small;
+  ClusterRole& c = small.s.ev.cluster;
+  c.enabled = true;
+  c.self = "dir-b";
+  c.leader = "dir-a";
+  c.epoch = 41;
+  c.seq = 7;
+  std::string table = StatusTable(small.s.cfg, small.s.ev, kNow);
+  CHECK(table.rfind("cluster: leader dir-a (this director dir-b follows), epoch 41, decision 7\n", 0) == 0);
+  CHECK(StatusJson(small.s.cfg, small.s.ev).find(
+            "\"cluster\":{\"self\":\"dir-b\",\"leader\":\"dir-a\",\"role\":\"follower\",\"deciding\":false,"
+            "\"frozen\":false,\"epoch\":41,\"decision\":7}") != std::string::npos);
+  c.self = "dir-a";
+  c.deciding = true;
+  CHECK(StatusTable(small.s.cfg, small.s.ev, kNow).rfind("cluster: leader dir-a (this director, deciding)", 0) == 0);
+  c.self = "dir-b";
+  c.deciding = false;
+  c.frozen = true;
+  CHECK(StatusTable(small.s.cfg, small.s.ev, kNow).find(", FROZEN: etcd out of reach,") != std::string::npos);
+  c.enabled = false;
+  CHECK(StatusTable(small.s.cfg, small.s.ev, kNow).rfind("pool main", 0) == 0);
+  CHECK(StatusJson(small.s.cfg, small.s.ev).find("cluster") == std::string::npos);
+}
+
 }  // namespace
 }  // namespace mpp
