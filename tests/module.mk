@@ -22,8 +22,9 @@ $(BUILD)/mpp_test: $(UNIT_OBJS) $(MPPSTATE_LIBS) $(UNIT_LIBS)
 check: $(BUILD)/mpp_test
 	$(BUILD)/mpp_test
 
-# The suites `make test` runs, in this order: the quick ones first.
-SUITES := checker fuzz integration cluster kernel ipvs lab package
+# The suites `make test` runs, in this order: the quick ones first. Joined
+# by "+": run at the same time (both mostly wait on servers).
+SUITES := checker fuzz integration+cluster kernel ipvs lab package
 
 test: deps
 	$(MAKE) -j$(NPROC) all $(BUILD)/mpp_test test-tools

@@ -185,18 +185,24 @@ class Sampler:
             self.samples.append((time.monotonic(), {d: self._active(m)[0] for d, m in self.directors.items()}))
             time.sleep(self.period)
 
+    def _observe(self):
+        for d, m in self.directors.items():
+            active, s = self._active(m)
+            if active is not None and (d, active) not in self.first:
+                self.first[(d, active)] = s["time_ms"]
+
     def _watch(self):
         while not self._stop.is_set():
-            for d, m in self.directors.items():
-                active, s = self._active(m)
-                if active is not None and (d, active) not in self.first:
-                    self.first[(d, active)] = s["time_ms"]
+            self._observe()
             time.sleep(0.005)
 
     def stop(self):
         self._stop.set()
         for t in self._threads:
             t.join()
+        # What the caller saw just before stopping, the watch may not have
+        # seen yet.
+        self._observe()
 
     def longest_disagreement_ms(self):
         """The longest run of samples in which two directors named different
