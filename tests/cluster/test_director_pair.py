@@ -147,6 +147,12 @@ def test_two_etcd_members_stopped_no_decision_changes(pair, note):
         assert actives(st) == ["db1"], (d, st["nodes"])
         assert st["nodes"]["db1"]["status"] != "OK", "each director still shows what it sees"
     assert p.servers.value(2, "@@read_only") == "1" and p.servers.value(3, "@@read_only") == "1"
+    # Out of reach for longer than stale_after: the last decision is no
+    # longer served, as a stale state file would not be.
+    for d, m in p.directors.items():
+        st = m.wait(lambda st: not st["dests"][("writer", "db1")]["up"], 15, "nothing served on " + d)
+        assert actives(st) == ["db1"], (d, st["nodes"])
+        assert "longer than stale_after" in st["pools"]["main"]["note"]
     for i in stopped:
         p.etcd.member(i).resume()
     sampler = Sampler(p.directors)
