@@ -50,6 +50,7 @@ include common/module.mk
 include config/module.mk
 include core/module.mk
 include cluster/module.mk
+include metrics/module.mk
 include mppstate/module.mk
 include mppctl/module.mk
 include keepalived/module.mk

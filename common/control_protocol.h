@@ -16,6 +16,7 @@ namespace mpp {
 // Requests.
 constexpr char kRequestStatus[] = "status";            // the status table
 constexpr char kRequestStatusJson[] = "status-json";   // the same as JSON
+constexpr char kRequestMetrics[] = "metrics";          // the metrics page (doc/metrics.md)
 constexpr char kRequestRecover[] = "recover";          // recover NODE
 constexpr char kRequestOffline[] = "offline";          // offline NODE
 constexpr char kRequestOnline[] = "online";            // online NODE

@@ -191,6 +191,7 @@ class Builder {
   bool Bool(const Entry& e, bool* out);
   bool StatusValue(const Entry& e, Status* out);
   bool AddressValue(const Entry& e, Address* out);
+  void MetricsAddress(const Entry& e, Address* out);
   void Unknown(const Entry& e, const Section& s) {
     Error(e.line, "unknown key '" + e.key + "' in [" + s.kind + (s.name.empty() ? "" : " " + s.name) + "]");
   }
@@ -259,6 +260,18 @@ bool Builder::AddressValue(const Entry& e, Address* out) {
     return false;
   }
   return true;
+}
+
+// Where a Prometheus endpoint listens: an IP address and a port, never
+// 0.0.0.0 by accident of a missing value.
+void Builder::MetricsAddress(const Entry& e, Address* out) {
+  Address a;
+  if (!AddressValue(e, &a)) return;
+  if (a.kind == Address::kFwmark) {
+    Error(e.line, e.key + ": needs an IP address and a port");
+    return;
+  }
+  *out = a;
 }
 
 void Builder::Duplicates(const Section& s) {
@@ -333,6 +346,8 @@ void Builder::Global(const Section& s) {
           else c.checkpoints.push_back(a);
         }
       }
+    } else if (k == "metrics") {
+      MetricsAddress(e, &c.metrics);
     } else {
       Unknown(e, s);
     }
@@ -351,6 +366,8 @@ void Builder::Ipvs(const Section& s) {
       Duration(e, 100, kMaxReconcile, &p.reconcile_interval_ms);
     } else if (e.key == "enabled") {
       Bool(e, &p.enabled);
+    } else if (e.key == "metrics") {
+      MetricsAddress(e, &p.metrics);
     } else {
       Unknown(e, s);
     }

@@ -80,6 +80,7 @@ struct IpvsConfig {
   bool enabled = false;  // true when an [ipvs] section is present
   IpvsOnDown on_down = IpvsOnDown::kQuiesce;
   int64_t reconcile_interval_ms = 5000;
+  Address metrics;  // mpp-ipvs's Prometheus endpoint (doc/metrics.md); kNone: off
 };
 
 // A director pair ([cluster], doc/director-pair.md): the directors elect a
@@ -127,6 +128,7 @@ struct Config {
   std::vector<Address> checkpoints;
   std::string notify;  // program run on every STATE change; empty: none
   int64_t notify_timeout_ms = 10000;
+  Address metrics;  // mppstate's Prometheus endpoint (doc/metrics.md); kNone: off
 
   std::vector<NodeConfig> nodes;
   std::vector<PoolConfig> pools;

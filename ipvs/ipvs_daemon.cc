@@ -76,7 +76,9 @@ int IpvsDaemon::Reconcile(int64_t now_ms, bool full) {
   Decisions want;
   std::string problem;
   std::vector<std::string> notes;
-  if (!LoadDecisions(now_ms, &want, &problem, &notes)) {
+  ++counters_.reconciles;
+  counters_.state_usable = LoadDecisions(now_ms, &want, &problem, &notes);
+  if (!counters_.state_usable) {
     Episode("state", problem + ": IPVS left as it is", "");
     return 0;
   }
@@ -100,6 +102,7 @@ int IpvsDaemon::Reconcile(int64_t now_ms, bool full) {
     IpvsStatus st = nl_->ListDests(key, &kernel);
     std::string vs_key = "vs " + vs.name;
     if (!st.ok()) {
+      ++counters_.netlink_errors;
       Episode(vs_key,
               st.code() == ESRCH
                   ? vs_key + ": no service " + IpvsServiceText(key) + " in the kernel: nothing to do"
@@ -138,6 +141,7 @@ int IpvsDaemon::Reconcile(int64_t now_ms, bool full) {
       case IpvsActionKind::kDelete: st = nl_->DelDest(key, a.dest.address); break;
     }
     if (!st.ok()) {
+      ++counters_.netlink_errors;
       Episode(dest_key, what + ": failed: " + st.message(), "");
       want[v][pos].known = false;
       if (!a.up) down_failed[v] = true;
@@ -150,6 +154,8 @@ int IpvsDaemon::Reconcile(int64_t now_ms, bool full) {
                  applied_[v][pos].up == a.up && applied_[v][pos].weight == want[v][pos].weight;
     log_(what + (drift ? " [drift repaired]" : ""));
     ++changes;
+    ++counters_.kernel_changes;
+    if (drift) ++counters_.drift_repairs;
   }
   applied_ = std::move(want);
   return changes;

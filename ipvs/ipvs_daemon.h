@@ -47,6 +47,16 @@ class IpvsDaemon {
   // Desired vs kernel, side by side, for --status.
   std::string Status(int64_t now_ms);
 
+  // What the reconciles did, for the metrics (doc/metrics.md).
+  struct Counters {
+    uint64_t reconciles = 0;
+    uint64_t kernel_changes = 0;
+    uint64_t drift_repairs = 0;   // of kernel_changes: someone else's change undone
+    uint64_t netlink_errors = 0;  // requests refused or failed, a missing service included
+    bool state_usable = false;    // at the last reconcile
+  };
+  const Counters& counters() const { return counters_; }
+
  private:
   // Fills *d from the state file; on failure returns false and sets *problem.
   bool LoadDecisions(int64_t now_ms, Decisions* d, std::string* problem,
@@ -62,6 +72,7 @@ class IpvsDaemon {
   Decisions applied_;  // the decisions of the last usable state file
   std::map<std::string, std::string> episodes_;
   std::set<std::string> notes_;
+  Counters counters_;
 };
 
 }  // namespace mpp

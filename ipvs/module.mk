@@ -1,8 +1,9 @@
 # ipvs/: mpp-ipvs, the daemon that follows the state file and sets IPVS
 # weights over generic netlink. libnl stays inside libmppipvs.a and the
 # binaries that link it; the plan (ipvs_plan.cc) is libnl-free so the unit
-# tests can use it.
-IPVS_PURE_SRCS := ipvs/ipvs_types.cc ipvs/ipvs_plan.cc
+# tests can use it. The metrics page (ipvs_metrics.cc) is served by
+# libmppmetrics.a.
+IPVS_PURE_SRCS := ipvs/ipvs_types.cc ipvs/ipvs_plan.cc ipvs/ipvs_metrics.cc
 IPVS_NL_SRCS := ipvs/ipvs_netlink.cc ipvs/state_watch.cc ipvs/ipvs_daemon.cc
 IPVS_PURE_OBJS := $(IPVS_PURE_SRCS:%.cc=$(BUILD)/%.o)
 IPVS_NL_OBJS := $(IPVS_NL_SRCS:%.cc=$(BUILD)/%.o)
@@ -14,9 +15,10 @@ $(IPVS_NL_OBJS) $(IPVS_MAIN_OBJS): CPPFLAGS += $(NL_CFLAGS)
 $(BUILD)/libmppipvs.a: $(IPVS_PURE_OBJS) $(IPVS_NL_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/mpp-ipvs: $(IPVS_MAIN_OBJS) $(BUILD)/libmppipvs.a $(BUILD)/libmppconfig.a $(BUILD)/libmppcommon.a
+$(BUILD)/bin/mpp-ipvs: $(IPVS_MAIN_OBJS) $(BUILD)/libmppipvs.a $(BUILD)/libmppmetrics.a $(BUILD)/libmppconfig.a \
+  $(BUILD)/libmppcommon.a
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(NL_LIBS) $(INIH_LIBS) $(MHD_LIBS)
 
 BINARIES += $(BUILD)/bin/mpp-ipvs
 

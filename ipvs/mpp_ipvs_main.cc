@@ -16,16 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "common/paths.h"
 #include "config/config.h"
 #include "ipvs/ipvs_daemon.h"
+#include "ipvs/ipvs_metrics.h"
 #include "ipvs/ipvs_netlink.h"
 #include "ipvs/state_watch.h"
+#include "metrics/metrics_endpoint.h"
 
 namespace mpp {
 namespace {
@@ -63,6 +65,42 @@ bool ReadConfig(const std::string& path, Config* out, std::vector<std::string>* 
   return true;
 }
 
+// The metrics endpoint ([ipvs] metrics): listens where the config says,
+// unless it already does. A failure is logged once and tried again every
+// reconcile interval: metrics never stop IPVS control.
+class Metrics {
+ public:
+  Metrics(const IpvsDaemon* daemon, int64_t start_wall_ms)
+      : daemon_(daemon), start_wall_ms_(start_wall_ms), endpoint_(Log) {}
+
+  void Open(const Address& addr) {
+    if (addr.kind == Address::kNone) {
+      endpoint_.Close();
+      error_.clear();
+      return;
+    }
+    if (endpoint_.listening() && endpoint_.address() == addr) return;
+    std::string err;
+    auto render = [this] { return RenderIpvsMetrics(daemon_->counters(), endpoint_.counters(), start_wall_ms_); };
+    if (endpoint_.Listen(addr, render, &err)) {
+      if (!error_.empty()) Log("metrics: listening again");
+      error_.clear();
+      return;
+    }
+    if (err != error_)
+      Log(err + (endpoint_.listening() ? "; the previous address stays" : "; trying again every reconcile"));
+    error_ = err;
+  }
+  bool failing() const { return !error_.empty(); }
+  MetricsEndpoint& endpoint() { return endpoint_; }
+
+ private:
+  const IpvsDaemon* daemon_;
+  int64_t start_wall_ms_;
+  MetricsEndpoint endpoint_;
+  std::string error_;
+};
+
 void Usage() {
   fprintf(stderr, "usage: mpp-ipvs [-c FILE] [--status]\n       mpp-ipvs --version\n");
 }
@@ -95,6 +133,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
 
+  int64_t start_wall_ms = WallMs();
   IpvsNetlink nl;
   IpvsStatus st = nl.Open();
   if (!st.ok()) {
@@ -138,14 +177,24 @@ int Run(int argc, char** argv) {
     }
   };
   rewatch();
+  Metrics metrics(&daemon, start_wall_ms);
+  metrics.Open(daemon.config().ipvs.metrics);
   daemon.Reconcile(WallMs());
   int64_t next = MonoMs() + daemon.config().ipvs.reconcile_interval_ms;
 
   for (;;) {
-    pollfd fds[2] = {{sfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}};
+    MetricsEndpoint& endpoint = metrics.endpoint();
+    pollfd fds[3] = {{sfd, POLLIN, 0}, {watch.fd(), POLLIN, 0}, {endpoint.fd(), POLLIN, 0}};
     int64_t wait = next - MonoMs();
+    MetricsEndpoint::Clock::time_point endpoint_wake = endpoint.NextWake();
+    if (endpoint_wake != MetricsEndpoint::Clock::time_point::max()) {
+      // Rounded up: waking a little early would only spin.
+      wait = std::min<int64_t>(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         endpoint_wake - MetricsEndpoint::Clock::now() + std::chrono::microseconds(999))
+                                         .count());
+    }
     if (wait < 0) wait = 0;
-    int n = poll(fds, watch.fd() >= 0 ? 2 : 1, static_cast<int>(wait));
+    int n = poll(fds, 3, static_cast<int>(wait));
     if (n < 0 && errno != EINTR) {
       Log(std::string("poll: ") + strerror(errno));
       return 1;
@@ -163,6 +212,7 @@ int Run(int argc, char** argv) {
             daemon.SetConfig(fresh);
             Log("reloaded " + path);
             if (moved) rewatch();
+            metrics.Open(daemon.config().ipvs.metrics);
             reconcile = full = true;
           } else {
             for (const std::string& e : errs) Log(e);
@@ -179,8 +229,12 @@ int Run(int argc, char** argv) {
       if (watch.Drain(&lost)) reconcile = true;
       if (lost) rewatch();
     }
+    // A scrape is answered from the counters as they are now.
+    if ((n > 0 && (fds[2].revents & POLLIN)) || MetricsEndpoint::Clock::now() >= endpoint.NextWake())
+      endpoint.Process(MetricsEndpoint::Clock::now());
     if (MonoMs() >= next) {
       if (!watch.is_open()) rewatch();
+      if (metrics.failing()) metrics.Open(daemon.config().ipvs.metrics);
       reconcile = full = true;
       next = MonoMs() + daemon.config().ipvs.reconcile_interval_ms;
     }

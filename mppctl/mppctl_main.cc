@@ -20,6 +20,7 @@ namespace {
 const char kUsage[] =
     "usage: mppctl [-c FILE] COMMAND\n"
     "  status [--json]            pools, nodes and what each virtual server has up\n"
+    "  metrics                    the metrics page, in the Prometheus text format\n"
     "  recover NODE               let a demoted (FAIL) node become STANDBY again\n"
     "  offline NODE               take a node out for maintenance (never the ACTIVE)\n"
     "  online NODE                bring it back\n"
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
     if (args.size() == 2 && args[1] == "--json") return Request(socket_path, {mpp::kRequestStatusJson});
     return Usage();
   }
+  if (cmd == "metrics" && args.size() == 1) return Request(socket_path, {mpp::kRequestMetrics});
   const char* node_request = cmd == "recover"   ? mpp::kRequestRecover
                              : cmd == "offline" ? mpp::kRequestOffline
                              : cmd == "online"  ? mpp::kRequestOnline

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/address_socket.h"
+
 namespace mpp {
 namespace {
 
@@ -23,27 +25,9 @@ int64_t NowMs() {
 int StartConnect(const Address& a, bool* answered) {
   *answered = false;
   struct sockaddr_storage ss;
-  memset(&ss, 0, sizeof ss);
-  socklen_t len;
-  int family;
-  if (a.kind == Address::kInet4) {
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(&ss);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(a.port);
-    memcpy(&sin->sin_addr, a.ip, 4);
-    len = sizeof *sin;
-    family = AF_INET;
-  } else if (a.kind == Address::kInet6) {
-    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&ss);
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = htons(a.port);
-    memcpy(&sin6->sin6_addr, a.ip, 16);
-    len = sizeof *sin6;
-    family = AF_INET6;
-  } else {
-    return -1;
-  }
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  socklen_t len = ToSockaddr(a, &ss);
+  if (len == 0) return -1;
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   if (connect(fd, reinterpret_cast<struct sockaddr*>(&ss), len) == 0 || errno == ECONNREFUSED) {
     *answered = true;

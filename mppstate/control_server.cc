@@ -63,6 +63,7 @@ uint64_t ControlServer::AddClient(int fd, Clock::time_point now) {
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   clients_.push_back(Client{next_id_++, fd, Step::kReading, now + limits_.request_time, "", "", 0});
+  ++counters_.accepted;
   if (clients_.size() > limits_.max_clients) {
     ++counters_.refused_busy;
     Refuse(&clients_.back(), "busy: " + std::to_string(limits_.max_clients) + " clients already connected");

@@ -55,6 +55,7 @@ class ControlServer {
   // What happened to clients that did not play by the rules (for tests and
   // the log).
   struct Counters {
+    uint64_t accepted = 0;  // every connection, refused ones included
     uint64_t refused_busy = 0;
     uint64_t refused_oversize = 0;
     uint64_t request_timeouts = 0;

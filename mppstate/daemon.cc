@@ -22,8 +22,10 @@
 #include "config/config.h"
 #include "core/evaluation.h"
 #include "core/status_format.h"
+#include "metrics/metrics_endpoint.h"
 #include "mppstate/checkpoints.h"
 #include "mppstate/control_server.h"
+#include "mppstate/daemon_metrics.h"
 #include "mppstate/director_pair.h"
 #include "mppstate/event_poller.h"
 #include "mppstate/logger.h"
@@ -107,12 +109,17 @@ struct PendingClient {
 
 class Daemon {
  public:
-  explicit Daemon(const DaemonOptions& opt) : opt_(opt) {}
+  explicit Daemon(const DaemonOptions& opt)
+      : opt_(opt),
+        metrics_(WallMs()),
+        endpoint_([](const std::string& m) { Log(LogLevel::kError, "%s", m.c_str()); }) {}
   int Run();
 
  private:
   bool Setup();
   void OpenControlSocket();
+  void OpenMetrics();
+  std::string RenderMetrics() const;
   void CloseControlSocket();
   ControlServer::Limits ControlLimits() const;
   void Serve();
@@ -150,6 +157,12 @@ class Daemon {
   // evaluation.
   std::unique_ptr<DirectorPair> pair_;
   bool pair_news_ = false;
+  // The metrics page ([global] metrics, doc/metrics.md), and why its
+  // address cannot be listened on ("" when it can), logged once.
+  DaemonMetrics metrics_;
+  MetricsEndpoint endpoint_;
+  std::string metrics_error_;
+  Clock::time_point round_started_;
 };
 
 bool Daemon::Setup() {
@@ -193,6 +206,16 @@ bool Daemon::Setup() {
   InitMysqlLibrary();
   shared_cfg_ = std::make_shared<const Config>(cfg_);
   poller_.SetWatching(cfg_.watch && !opt_.once);
+  // Node indices are the current config's: Configure follows every reload.
+  poller_.SetObserver(EventPoller::Observer{
+      [this](size_t node, PollOutcome outcome, EventPoller::Clock::duration took) {
+        if (node < cfg_.nodes.size())
+          metrics_.ObservePoll(cfg_.nodes[node].name, outcome, std::chrono::duration<double>(took).count());
+      },
+      [this](size_t node) {
+        if (node < cfg_.nodes.size()) metrics_.ObserveDeadlineMiss(cfg_.nodes[node].name);
+      }});
+  topology_.SetReportObserver([this](const TopologyReport& r) { metrics_.ObserveTopologyReport(cfg_, ev_, r); });
   poller_.Configure(cfg_, Clock::now());
   if (cfg_.cluster.enabled && !StartPair()) return false;
   std::string worker_err;
@@ -200,7 +223,10 @@ bool Daemon::Setup() {
     Log(LogLevel::kError, "%s", worker_err.c_str());
     return false;
   }
-  if (!opt_.once) OpenControlSocket();
+  if (!opt_.once) {
+    OpenControlSocket();
+    OpenMetrics();
+  }
   Log(LogLevel::kNotice, "mppstate %s started: %zu pools, %zu nodes, %zu virtual servers, interval %lldms",
       MPP_VERSION, cfg_.pools.size(), cfg_.nodes.size(), cfg_.vss.size(),
       static_cast<long long>(cfg_.interval_ms));
@@ -263,6 +289,39 @@ void Daemon::OpenControlSocket() {
 
 void Daemon::CloseControlSocket() { ctl_.Close(); }
 
+// Listens where [global] metrics says, unless it already does. A failure
+// is logged once and tried again every round: the port may be freed, and
+// metrics never stop mppstate from doing its work.
+void Daemon::OpenMetrics() {
+  if (cfg_.metrics.kind == Address::kNone) {
+    endpoint_.Close();
+    metrics_error_.clear();
+    return;
+  }
+  if (endpoint_.listening() && endpoint_.address() == cfg_.metrics) return;
+  std::string err;
+  if (endpoint_.Listen(cfg_.metrics, [this] { return RenderMetrics(); }, &err)) {
+    if (!metrics_error_.empty()) Log(LogLevel::kNotice, "metrics: listening again");
+    metrics_error_.clear();
+    return;
+  }
+  if (err != metrics_error_) {
+    Log(LogLevel::kError, "%s; %s", err.c_str(),
+        endpoint_.listening() ? "the previous address stays" : "trying again every round");
+  }
+  metrics_error_ = err;
+}
+
+std::string Daemon::RenderMetrics() const {
+  DaemonMetrics::Gauges g;
+  g.control_clients = ctl_.clients();
+  g.control = ctl_.counters();
+  g.watch_connections = poller_.Watching();
+  g.watch_drops = poller_.watch_drops();
+  g.endpoint = endpoint_.counters();
+  return metrics_.Render(cfg_, ev_, g);
+}
+
 ControlServer::Limits Daemon::ControlLimits() const {
   ControlServer::Limits l;
   // A command is answered once evaluated, at once. A switchover first
@@ -295,6 +354,7 @@ int Daemon::Run() {
   // which lets the other director take over at once.
   if (pair_ && worker_idle) pair_->Stop(true);
   CloseControlSocket();
+  endpoint_.Close();
   Log(LogLevel::kNotice, "mppstate stopped");
   if (!worker_idle) _exit(0);  // no teardown under a thread still in the client library
   return 0;
@@ -309,6 +369,8 @@ void Daemon::StartRound(Clock::time_point now) {
   poller_.StartRound(now, now + std::chrono::milliseconds(std::min(cfg_.interval_ms * 9 / 10, budget)),
                      now + std::chrono::milliseconds(budget));
   next_round_ = now + std::chrono::milliseconds(cfg_.interval_ms);
+  round_started_ = now;
+  if (!metrics_error_.empty()) OpenMetrics();
 }
 
 // One turn of the loop: wait for whatever comes first (a socket of a poll
@@ -321,9 +383,11 @@ void Daemon::Serve() {
   std::vector<struct pollfd> fds = {{sig_fd_, POLLIN, 0},
                                     {topology_.event_fd(), POLLIN, 0},
                                     {poller_.fd(), POLLIN, 0},
-                                    {pair_ ? pair_->event_fd() : -1, POLLIN, 0}};
+                                    {pair_ ? pair_->event_fd() : -1, POLLIN, 0},
+                                    {endpoint_.fd(), POLLIN, 0}};
+  constexpr size_t kFixedFds = 5;  // the control server's follow
   ctl_.PollFds(&fds);
-  Clock::time_point wake = std::min({next_round_, poller_.NextWake(), ctl_.NextDeadline()});
+  Clock::time_point wake = std::min({next_round_, poller_.NextWake(), ctl_.NextDeadline(), endpoint_.NextWake()});
   // Rounded up: waking a little early would only spin.
   int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now + std::chrono::microseconds(999))
                      .count();
@@ -342,8 +406,12 @@ void Daemon::Serve() {
     RoundInput in;
     in.polls = std::move(polls);
     EvaluateNow(std::move(in));
+    metrics_.ObserveRound(std::chrono::duration<double>(Clock::now() - round_started_).count());
   }
-  for (const ControlServer::Request& r : ctl_.Process(fds.data() + 4, fds.size() - 4, served)) HandleRequest(r);
+  for (const ControlServer::Request& r : ctl_.Process(fds.data() + kFixedFds, fds.size() - kFixedFds, served))
+    HandleRequest(r);
+  // A scrape is answered from what this loop holds now.
+  if ((fds[4].revents & POLLIN) || served >= endpoint_.NextWake()) endpoint_.Process(served);
   std::vector<EventPoller::News> news = poller_.TakeNews();
   // Each poll counts: two of one node (a held-back confirmation and the
   // next) are two evaluations, in order.
@@ -397,6 +465,7 @@ void Daemon::EvaluateNow(RoundInput in) {
   pair_news_ = false;
   ev_ = pair_ ? pair_->Evaluate(cfg_, before, in, &results) : Evaluate(cfg_, before, in, &results);
   bool deciding = !pair_ || ev_.cluster.deciding;
+  metrics_.ObserveEvaluation(cfg_, before, ev_, in.mono_ms);
 
   LogChanges(before);
   LogMonitorErrors(cfg_, before, ev_);
@@ -484,6 +553,7 @@ void Daemon::WriteFiles() {
   bool ok = memory_.Save(RememberPools(cfg_, ev_), &err) &&
             WriteFileAtomic(StateFilePath(cfg_.state_dir), FormatStateFile(cfg_, ev_, getpid()), 0644, &err) &&
             WriteTrackFiles(cfg_, ev_, &err);
+  metrics_.ObserveStateWrite(ok, WallMs());
   if (!ok && !write_failing_) Log(LogLevel::kError, "cannot write state: %s", err.c_str());
   if (ok && write_failing_) Log(LogLevel::kNotice, "state written again");
   write_failing_ = !ok;
@@ -536,6 +606,7 @@ void Daemon::Reload() {
   ctl_.SetLimits(ControlLimits());
   // The old socket goes before the old lock, which may go to another daemon.
   if (moved) OpenControlSocket();
+  OpenMetrics();
   if (lock.held()) lock_ = std::move(lock);
   Log(LogLevel::kNotice, "configuration reloaded: %zu pools, %zu nodes, %zu virtual servers", cfg_.pools.size(),
       cfg_.nodes.size(), cfg_.vss.size());
@@ -556,6 +627,8 @@ void Daemon::HandleRequest(const ControlServer::Request& r) {
     Reply(r.client, true, StatusTable(cfg_, ev_, WallMs()));
   } else if (cmd == kRequestStatusJson && w.size() == 1) {
     Reply(r.client, true, StatusJson(cfg_, ev_));
+  } else if (cmd == kRequestMetrics && w.size() == 1) {
+    Reply(r.client, true, RenderMetrics());
   } else if ((cmd == kRequestRecover || cmd == kRequestOffline || cmd == kRequestOnline) && w.size() == 2) {
     if (cfg_.FindNode(w[1]) < 0) {
       Reply(r.client, false, "unknown node '" + w[1] + "'\n");

@@ -66,6 +66,7 @@ struct EventPoller::Slot {
   bool poll_confirms = false;   // it confirms a dropped watch
   bool poll_late = false;       // it missed its round's deadline and runs on
   bool poll_refreshes = false;  // its result is news too (refreshes_running_ counts it)
+  Clock::time_point poll_started;
   // What a late poll found, for the next round.
   bool late_done = false;
   PollResult late_result;
@@ -279,6 +280,7 @@ void EventPoller::StartPoll(size_t slot, bool for_round, Clock::time_point now, 
     }
     return;
   }
+  s.poll_started = now;
   s.poll.poll = std::make_unique<NodePoll>(cfg_, s.node, login_, NodePoll::Mode::kPoll, now, deadline);
   AfterAdvance(slot, kPollConn, now);
 }
@@ -340,6 +342,7 @@ void EventPoller::FinishPoll(size_t slot, Clock::time_point now) {
   bool refreshes = s.poll_refreshes;
   Drop(slot, kPollConn);
   s.poll_for_round = s.poll_confirms = s.poll_late = s.poll_refreshes = false;
+  if (observer_.poll_finished) observer_.poll_finished(s.node, r.outcome, now - s.poll_started);
   bool reported = false;  // as a failed poll, in the round or as a confirmation
   bool first_failure = false;  // of a dropped watch: the crash is confirmed
   if (for_round && round_running_ && !s.round_done) {
@@ -446,6 +449,7 @@ void EventPoller::EndRound() {
     if (s.confirms_left > 0) --s.confirms_left;
     s.round_result = Outcome(PollOutcome::kTimeout, "poll missed its deadline");
     s.round_done = true;
+    if (observer_.deadline_missed) observer_.deadline_missed(s.node);
   }
   round_pending_ = 0;
 }

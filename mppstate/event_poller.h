@@ -44,6 +44,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <queue>
 #include <vector>
@@ -79,6 +80,14 @@ class EventPoller {
     PollResult result;
   };
 
+  // Told, for the metrics, of every poll that finishes (whatever it was
+  // for) and of every round's poll that missed the round's deadline. node:
+  // in the Config of Configure.
+  struct Observer {
+    std::function<void(size_t node, PollOutcome outcome, Clock::duration took)> poll_finished;
+    std::function<void(size_t node)> deadline_missed;
+  };
+
   EventPoller();
   ~EventPoller();
   EventPoller(const EventPoller&) = delete;
@@ -93,6 +102,7 @@ class EventPoller {
   // address are: its watch stays. A round in progress is abandoned, and so
   // are confirmation polls in flight (their node is confirmed again).
   void Configure(const Config& cfg, Clock::time_point now);
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
   // Whether nodes get watch connections (default: yes).
   void SetWatching(bool on) { watching_ = on; }
 
@@ -174,6 +184,7 @@ class EventPoller {
   std::deque<size_t> watch_queue_;  // slots waiting for a watch login
   int watch_logins_ = 0;            // watch logins in flight
   uint64_t watch_drops_ = 0;
+  Observer observer_;
 };
 
 }  // namespace mpp

@@ -115,6 +115,7 @@ bool TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<A
   std::vector<TopologyReport> reports = worker_.TakeReports();
   for (const TopologyReport& r : reports) {
     LogReport(r);
+    if (observer_) observer_(r);
     TopologyFacts& f = facts_[r.node];
     f.error = r.outcome.ok ? "" : r.outcome.message;
     if (r.step == TopologyStepKind::kAttach) {

@@ -44,6 +44,8 @@ class TopologyFollower {
   // See TopologyWorker::SetGuard.
   void SetGuard(std::function<std::string()> guard) { worker_.SetGuard(std::move(guard)); }
   int event_fd() const { return worker_.event_fd(); }
+  // Told of every report of the worker as it is taken, for the metrics.
+  void SetReportObserver(std::function<void(const TopologyReport&)> observer) { observer_ = std::move(observer); }
 
   // What the worker found out, for the round about to be evaluated (like
   // cfg.nodes). A rejoin is reported once.
@@ -84,6 +86,7 @@ class TopologyFollower {
   TopologyWorker worker_;
   std::map<std::string, TopologyFacts> facts_;  // by node name
   std::vector<Pending> pending_;
+  std::function<void(const TopologyReport&)> observer_;
 };
 
 }  // namespace mpp

@@ -133,6 +133,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
     r.why = "fence " + job.node;
     std::string refused = Refusal();
     r.outcome = refused.empty() ? FenceNode(cfg, *node) : StepOutcome{false, refused, false};
+    r.fenced = r.outcome.ok;
     if (r.outcome.ok) {
       r.step = TopologyStepKind::kAttach;
       r.why = "attach " + job.node + " to " + job.target;
@@ -159,6 +160,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
       Report(r);
       return;
     }
+    r.fenced = true;
   }
   r.why = job.node + " -> " + job.target + ": " + (job.fence ? job.node + " fenced, " : std::string()) + "catch-up of " +
           job.target;
@@ -211,6 +213,7 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
     switch (step.kind) {
       case TopologyStepKind::kFence:
         r.outcome = FenceNode(cfg, node);
+        r.fenced = r.outcome.ok;
         break;
       case TopologyStepKind::kPromote: {
         std::vector<NodeConfig> others;

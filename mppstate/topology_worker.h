@@ -50,6 +50,9 @@ struct TopologyReport {
   std::string pool, node;
   std::string why;  // a plan's step: why it was planned
   StepOutcome outcome;
+  // The node was made read-only (a plan's fence, or the first step of a
+  // job), whatever came after: for the metrics.
+  bool fenced = false;
 };
 
 class TopologyWorker {

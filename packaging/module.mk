@@ -1,6 +1,6 @@
 # packaging/: man pages (doc/man/*.scd, built with scdoc), the data files that
 # `make install` adds to the binaries (config, systemd units, sysusers and
-# tmpfiles entries, examples), and the Debian and RPM packages. See
+# tmpfiles entries, examples, Prometheus alert rules), and the Debian and RPM packages. See
 # packaging/README.md.
 
 SYSCONFDIR ?= /etc
@@ -9,6 +9,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/mpp
+DATADIR ?= $(PREFIX)/share/mpp
 
 # doc/man/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION
 MAN_SRCS := $(wildcard doc/man/*.scd)
@@ -35,7 +36,7 @@ install: install-data
 install-data: $(MAN_PAGES) $(UNITS)
 	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
 	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)/examples \
-	  $(DESTDIR)$(SYSCONFDIR)/mpp
+	  $(DESTDIR)$(SYSCONFDIR)/mpp $(DESTDIR)$(DATADIR)/prometheus
 	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(UNITS) $(DESTDIR)$(UNITDIR)/
@@ -43,6 +44,7 @@ install-data: $(MAN_PAGES) $(UNITS)
 	install -m 0644 packaging/mpp-ipvs.sysusers $(DESTDIR)$(SYSUSERSDIR)/mpp-ipvs.conf
 	install -m 0644 packaging/mpp.tmpfiles $(DESTDIR)$(TMPFILESDIR)/mpp.conf
 	install -m 0644 packaging/client.cnf $(DESTDIR)$(DOCDIR)/examples/client.cnf
+	install -m 0644 packaging/prometheus/mpp-rules.yml $(DESTDIR)$(DATADIR)/prometheus/mpp-rules.yml
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini ]; then \
 	  echo "keeping $(DESTDIR)$(SYSCONFDIR)/mpp/mppstate.ini"; \
 	else \

@@ -64,6 +64,15 @@ def test_the_leader_decides_and_the_follower_follows(pair, note):
     # On the leader it works, and the follower's state file follows.
     p.directors[leader].mppctl("offline", "db3")
     p.wait_all(lambda s: s["nodes"]["db3"]["state"] == "OFFLINE", 10, "db3 OFFLINE")
+    # The metrics pages say who leads, and both show the same STATEs.
+    for name, role in ((leader, "1"), (follower, "0")):
+        page = p.directors[name].mppctl("metrics").stdout
+        lines = set(page.splitlines())
+        assert "mpp_cluster_leader %s" % role in lines, (name, page[:2000])
+        assert "mpp_cluster_deciding %s" % role in lines
+        assert "mpp_cluster_frozen 0" in lines
+        assert "mpp_cluster_epoch %d" % d["epoch"] in lines
+        assert 'mpp_node_state{pool="main",node="db3",state="OFFLINE"} 1' in lines
     # A reload cannot change the pair: the running one stays.
     m = p.directors[follower]
     with open(m.config) as f:

@@ -520,6 +520,32 @@ TEST_CASE("Config: every replication error is reported together") {
 // kGood (26 lines) with a [cluster] section from line 27.
 std::string ClusterText(const std::string& body) { return std::string(kGood) + "[cluster]\n" + body + "\n"; }
 
+TEST_CASE("Config: metrics is off unless set, and takes an IP address and a port in [global] and [ipvs]") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(kGood, "good.ini", &cfg, &errors));
+  CHECK(cfg.metrics.kind == Address::kNone);
+  CHECK(cfg.ipvs.metrics.kind == Address::kNone);
+  std::string text = kGood;
+  text.replace(text.find("[global]\n"), 9, "[global]\nmetrics = 127.0.0.1:9104\n");
+  REQUIRE(ParseConfig(text + "[ipvs]\nmetrics = [::1]:9105\n", "good.ini", &cfg, &errors));
+  CHECK(cfg.metrics.kind == Address::kInet4);
+  CHECK(cfg.metrics.port == 9104);
+  CHECK(cfg.ipvs.metrics.kind == Address::kInet6);
+  CHECK(cfg.ipvs.metrics.port == 9105);
+}
+
+TEST_CASE("Config: a metrics address without a port, with a host name or a fwmark is refused with its line") {
+  std::vector<std::string> errors = Errors(WithGood("[ipvs]\nmetrics = 127.0.0.1\n"));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("bad.ini:28: metrics: bad address '127.0.0.1'", 0) == 0);
+  errors = Errors(WithGood("[ipvs]\nmetrics = localhost:9105\n"));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("bad.ini:28: metrics: bad address 'localhost:9105'", 0) == 0);
+  CHECK(Errors(WithGood("[ipvs]\nmetrics = fwmark:3\n")) ==
+        std::vector<std::string>{"bad.ini:28: metrics: needs an IP address and a port"});
+}
+
 TEST_CASE("Config: without [cluster] mppstate works alone") {
   Config cfg;
   std::vector<std::string> errors;

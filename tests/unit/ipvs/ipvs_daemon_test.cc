@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "core/evaluation.h"
 #include "ipvs/ipvs_daemon.h"
+#include "ipvs/ipvs_metrics.h"
 #include "ipvs/ipvs_table.h"
 #include "mppstate/state_writer.h"
 #include "tests/unit/test_util.h"
@@ -285,6 +286,46 @@ TEST_CASE("IpvsDaemon: a lower weight is applied before a higher one") {
   std::vector<std::string> want = {std::string("set ") + kWriter + " " + kDb2 + " 1",
                                    std::string("set ") + kWriter + " " + kDb1 + " 5"};
   CHECK(f.kernel.calls == want);
+}
+
+TEST_CASE("IpvsDaemon: the counters show reconciles, kernel changes, drift repairs, netlink errors, a usable state") {
+  Fixture f;
+  Config cfg = MakeConfig(f.dir.path());
+  f.daemon.SetConfig(cfg);
+  CHECK_FALSE(f.daemon.counters().state_usable);
+  f.kernel.Put(kWriter, kDb1, 0);
+  f.kernel.Put(kWriter, kDb2, 1);
+  // No state file yet: a reconcile that changes nothing.
+  CHECK(f.daemon.Reconcile(1700000000000) == 0);
+  CHECK(f.daemon.counters().reconciles == 1);
+  CHECK_FALSE(f.daemon.counters().state_usable);
+  int64_t now = WriteState(cfg, 0);
+  // writerx is not in the kernel: one netlink error; writer's two changes.
+  CHECK(f.daemon.Reconcile(now) == 2);
+  IpvsDaemon::Counters c = f.daemon.counters();
+  CHECK(c.reconciles == 2);
+  CHECK(c.state_usable);
+  CHECK(c.kernel_changes == 2);
+  CHECK(c.drift_repairs == 0);
+  CHECK(c.netlink_errors == 1);
+  // Someone sets db1's weight back to 0: the next full pass repairs it.
+  f.kernel.services[kWriter][0].weight = 0;
+  CHECK(f.daemon.Reconcile(now) == 1);
+  c = f.daemon.counters();
+  CHECK(c.kernel_changes == 3);
+  CHECK(c.drift_repairs == 1);
+  CHECK(c.netlink_errors == 2);
+  // A refused change is a netlink error too.
+  f.kernel.services[kWriter][0].weight = 0;
+  f.kernel.failing.insert(std::string("set ") + kWriter + " " + kDb1 + " 5");
+  CHECK(f.daemon.Reconcile(now) == 0);
+  CHECK(f.daemon.counters().netlink_errors == 4);
+  std::string page = RenderIpvsMetrics(f.daemon.counters(), MetricsEndpoint::Counters(), 1700000000000);
+  for (const char* line : {"mpp_build_info{program=\"mpp-ipvs\",version=\"" MPP_VERSION "\"} 1",
+                           "mpp_ipvs_reconciles_total 4", "mpp_ipvs_kernel_changes_total 3",
+                           "mpp_ipvs_drift_repairs_total 1", "mpp_ipvs_netlink_errors_total 4",
+                           "mpp_ipvs_state_usable 1", "process_start_time_seconds 1700000000"})
+    CHECK_MESSAGE(page.find(std::string("\n") + line + "\n") != std::string::npos, line);
 }
 
 }  // namespace
