@@ -29,6 +29,7 @@ Servers run in their own process groups and die with the test process
 import atexit
 import ctypes
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -81,11 +82,31 @@ def _install_handlers():
             signal.signal(s, _on_signal)
 
 
+def _ephemeral_ports():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port of 127.0.0.1 that nothing uses right now, below the
+    ephemeral range: the kernel hands ports of that range to every outgoing
+    connection (and the tests make thousands), so a port taken from it may
+    be some connection's local port again before the server binds it."""
+    low, _ = _ephemeral_ports()
+    first = min(10000, low // 2)
+    for _ in range(1000):
+        port = random.randrange(first, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise OSError("no free port of 127.0.0.1 below %d" % low)
 
 
 def write_private(path, text):
@@ -298,14 +319,20 @@ class MariaDBCluster:
             self._spawn(node)
 
     def _wait_ready(self, node, timeout=60):
-        """Waits until the server sends its greeting on its TCP port."""
+        """Waits until the server sends its greeting on its own Unix socket.
+        Not on its TCP port: when another program took that port first, the
+        server exits, and a greeting there may come from someone else's
+        server. The socket path is this node's alone, and the server opens
+        it only after it has bound its TCP port."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if node.proc.poll() is not None:
                 raise ClusterError("%s exited with %s:\n%s"
                                    % (node.name, node.proc.returncode, self.error_log(node.index)))
             try:
-                with socket.create_connection(("127.0.0.1", node.port), timeout=1) as s:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.settimeout(1)
+                    s.connect(node.socket)
                     if len(s.recv(64)) > 4:
                         return
             except OSError:

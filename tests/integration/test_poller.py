@@ -2,8 +2,11 @@
 MariaDB servers, through the test program poll_probe."""
 
 import os
+import socket
 import subprocess
+import threading
 
+import mariadb_cluster
 from mariadb_cluster import CLIENT, free_port, write_private
 
 
@@ -244,6 +247,42 @@ def test_cluster_starts_and_stops_without_leftovers(cluster, note):
             alive = False
         assert not alive, "server %d still alive after stop()" % pid
     assert c.dir is None, "directory removed"
+
+
+def test_a_port_another_server_took_first_is_left_for_a_new_one(cluster, monkeypatch):
+    # Another server greets on the port handed to db1 before db1 binds it:
+    # db1 exits with "Address already in use", and the harness must not take
+    # that stranger's greeting for db1's. It waits on db1's own socket.
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    stranger.bind(("127.0.0.1", 0))
+    stranger.listen(8)
+    taken = stranger.getsockname()[1]
+    done = threading.Event()
+
+    def greet():
+        stranger.settimeout(0.1)
+        while not done.is_set():
+            try:
+                conn, _ = stranger.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"\x4a\x00\x00\x00\x0a5.5.5-10.11.0-stranger\x00")
+
+    t = threading.Thread(target=greet, daemon=True)
+    t.start()
+    ports = iter([taken])
+    monkeypatch.setattr(mariadb_cluster, "free_port",
+                        lambda: next(ports, None) or free_port())
+    try:
+        c = cluster(n=1)
+    finally:
+        done.set()
+        t.join()
+        stranger.close()
+    assert c.node(1).port != taken, "db1 moved on to another port"
+    assert c.value(1, "@@port") == str(c.node(1).port), "db1 answers on its new port"
+    assert "Address already in use" in c.error_log(1, lines=1000), "db1 met the taken port"
 
 
 def test_check_query_returning_several_results(cluster, probe):
