@@ -19,7 +19,10 @@ $(BUILD)/mpp_test: $(UNIT_OBJS) $(MPPSTATE_LIBS) $(UNIT_LIBS)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(UNIT_LIBS) $(MPPSTATE_LIBS) \
 	  $(INIH_LIBS) $(MYSQL_LIBS) $(UNIT_SYSLIBS) -lpthread
 
-check: $(BUILD)/mpp_test
+# Built here with -j, like `make test`: the ASan+UBSan build is the
+# slowest step of CI when it runs on one core.
+check:
+	$(MAKE) -j$(NPROC) $(BUILD)/mpp_test
 	$(BUILD)/mpp_test
 
 # The suites `make test` runs, in this order: the quick ones first. Joined
