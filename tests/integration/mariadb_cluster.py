@@ -82,13 +82,13 @@ def _install_handlers():
             signal.signal(s, _on_signal)
 
 
-def _ephemeral_ports():
+def _ephemeral_low():
+    """The first port the kernel gives outgoing connections."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            low, high = (int(x) for x in f.read().split())
-        return low, high
-    except (OSError, ValueError):
-        return 32768, 60999
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_port():
@@ -96,7 +96,7 @@ def free_port():
     ephemeral range: the kernel hands ports of that range to every outgoing
     connection (and the tests make thousands), so a port taken from it may
     be some connection's local port again before the server binds it."""
-    low, _ = _ephemeral_ports()
+    low = _ephemeral_low()
     first = min(10000, low // 2)
     for _ in range(1000):
         port = random.randrange(first, low)
