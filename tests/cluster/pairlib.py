@@ -41,6 +41,16 @@ def ip(*args, ns=None, check=True):
     return r
 
 
+def _remove_links_holding(address):
+    """Deletes the links that carry address: left by a run that was killed
+    before its close(). The machine's route to the link net would go through
+    such a link, and the replies to the director with it."""
+    r = ip("-o", "addr", "show", "to", address + "/32", check=False)
+    for line in r.stdout.splitlines():
+        link = line.split()[1].split("@")[0]
+        ip("link", "del", link, check=False)
+
+
 class Network:
     """The addresses on lo and one namespace per director."""
 
@@ -66,6 +76,7 @@ class Network:
             outer, inner = "mv%s%s" % (self.tag, d), "mvi%s%s" % (self.tag, d)
             ip("netns", "del", ns, check=False)
             ip("link", "del", outer, check=False)
+            _remove_links_holding(LINK_NET % (10 + i, 1))
             ip("netns", "add", ns)
             self.links.append(outer)
             self.ns[d] = ns
@@ -301,15 +312,19 @@ class Pair:
         self.wait_all(lambda s: s["nodes"][node]["state"] == "ACTIVE", timeout, node + " ACTIVE")
 
     def close(self):
-        for m in self.directors.values():
-            if m.proc is not None and m.proc.poll() is None:
-                try:
-                    os.kill(m.proc.pid, 18)  # SIGCONT: a stopped process cannot die
-                except ProcessLookupError:
-                    pass
-            m.close()
-        if self.etcd is not None:
-            self.etcd.close()
-        if self.servers is not None:
-            self.servers.stop()
-        self.net.close()
+        # The network goes whatever failed before it: a link left behind
+        # would take the next pair's replies.
+        try:
+            for m in self.directors.values():
+                if m.proc is not None and m.proc.poll() is None:
+                    try:
+                        os.kill(m.proc.pid, 18)  # SIGCONT: a stopped process cannot die
+                    except ProcessLookupError:
+                        pass
+                m.close()
+            if self.etcd is not None:
+                self.etcd.close()
+            if self.servers is not None:
+                self.servers.stop()
+        finally:
+            self.net.close()
