@@ -42,6 +42,8 @@ import time
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
 CLIENT = "/usr/bin/mariadb"
+# The client errors of a session that was killed under a statement.
+SESSION_KILLED = ("ERROR 2006", "ERROR 2013")
 
 _PR_SET_PDEATHSIG = 1
 _live_clusters = []
@@ -444,14 +446,27 @@ class MariaDBCluster:
         """Runs statement on node i over TCP with the login in defaults_file."""
         return self._client(i, statement, False, timeout, defaults_file=defaults_file)
 
+    def _read(self, i, statement, columns):
+        """Runs a read-only statement; a session killed under it (a fence
+        kills every client session, a test's own reads included) is read
+        again on a new one."""
+        for attempt in range(3):
+            try:
+                return self._client(i, statement, columns, 30)
+            except ClusterError as e:
+                if attempt == 2 or not any(code in str(e) for code in SESSION_KILLED):
+                    raise
+
     def value(self, i, expression):
-        rows = self.sql(i, "SELECT " + expression)
+        rows = self._read(i, "SELECT " + expression, False)
         return rows[0][0]
 
     def slave_status(self, i):
         """SHOW SLAVE STATUS of node i as a dict ({} when not a replica)."""
-        rows = self.sql_dicts(i, "SHOW SLAVE STATUS")
-        return rows[0] if rows else {}
+        rows = self._read(i, "SHOW SLAVE STATUS", True)
+        if not rows:
+            return {}
+        return dict(zip(rows[0], rows[1])) if len(rows) > 1 else {}
 
     def write(self, i=1, value="x"):
         """Inserts a row into mpptest.t on node i."""
