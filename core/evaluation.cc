@@ -192,6 +192,9 @@ class PoolRound {
   void ElectInPlaceOf(int old, const std::string& old_what);
   std::string WhyNotEligibleInPlaceOf(int node, int old);
   void Choose(int n, TransitionCause cause, const std::string& why);
+  void FindErrant(int active);
+  bool Sever(int active, std::string* unreachable);
+  int MostReceived(int active, std::string* blocked);
   void Failover(int active);
   void Failback(int active);
   void AssignOthers(int active, bool active_failing);
@@ -393,8 +396,55 @@ std::string PoolRound::UnpolledNodes(bool candidates_only) {
   return out;
 }
 
+// With manage_replication, a failover first stops every reachable replica
+// of the failing writer from receiving more of it: a writer that hangs and
+// resumes could otherwise have late commits acknowledged (semi-sync) by a
+// replica that is not re-pointed yet, commits the new writer never gets.
+// True while some still receive (pe_.severing, for the plan); *unreachable
+// names the nodes that could not be asked.
+bool PoolRound::Sever(int active, std::string* unreachable) {
+  if (!pool_.manage_replication) return false;
+  std::string listening;
+  for (int n : pool_.nodes) {
+    const NodeEval& ne = Node(n);
+    if (n == active) continue;
+    if (ne.last.outcome != PollOutcome::kOk) {
+      *unreachable += (unreachable->empty() ? "" : ", ") + Name(n);
+      continue;
+    }
+    if (SourceInPool(cfg_, pool_, ne) != active || ne.last.repl.io == IoThread::kNo) continue;
+    pe_.severing.push_back(n);
+    listening += (listening.empty() ? "" : ", ") + Name(n);
+  }
+  if (pe_.severing.empty()) return false;
+  pe_.note = "failover: first stopping " + listening + " from receiving from " + Name(active);
+  return true;
+}
+
+// The reachable replica of the failing writer `active` that received the
+// most of it (priority breaks ties), -1 if none; *blocked says why none
+// can be trusted to hold all the others received (different histories).
+int PoolRound::MostReceived(int active, std::string* blocked) {
+  std::vector<int> replicas;
+  for (int n : pool_.nodes)
+    if (n != active && !Unpolled(Node(n)) && SourceInPool(cfg_, pool_, Node(n)) == active) replicas.push_back(n);
+  int most = -1;
+  for (int n : replicas)
+    if (most < 0 || ComparePositions(Node(n).last.repl.received, Node(most).last.repl.received) == 1) most = n;
+  for (int n : replicas) {
+    const ReplicationPosition& a = Node(most).last.repl.received;
+    const ReplicationPosition& b = Node(n).last.repl.received;
+    if (n == most || a.gtid.empty() || b.gtid.empty() || ComparePositions(a, b) != 2) continue;
+    *blocked = Name(most) + " and " + Name(n) + " received different histories of " + Name(active);
+    return -1;
+  }
+  return most;
+}
+
 void PoolRound::Failover(int active) {
   if (pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
+  std::string unreachable;
+  if (Sever(active, &unreachable)) return;
   // Candidates in priority order; the one that received the most of the old
   // writer's data wins, priority breaks ties and incomparable histories.
   int best = -1;
@@ -409,9 +459,36 @@ void PoolRound::Failover(int active) {
     if (best < 0 || ComparePositions(Node(n).last.repl.received, Node(best).last.repl.received) == 1)
       best = n;
   }
+  if (pool_.semi_sync) {
+    std::string blocked;
+    int most = MostReceived(active, &blocked);
+    if (!blocked.empty()) {
+      pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is promoted: " + blocked;
+      return;
+    }
+    if (most >= 0 && (best < 0 || ComparePositions(Node(most).last.repl.received, Node(best).last.repl.received) == 1)) {
+      // A commit was acknowledged once one replica received it: only the
+      // one that received the most surely has them all.
+      std::string no = WhyNotEligible(cfg_, ev_, pool_index_, active, most, true);
+      if (!no.empty()) {
+        pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is promoted: " + Name(most) +
+                   " received the most and with semi_sync no standby that lacks it is promoted, but " +
+                   Name(most) + " " + no;
+        return;
+      }
+      if (!Node(most).last.repl.relay_applied) {
+        pe_.note = "waiting for " + Name(most) + " to apply what it received before failover (semi_sync: " +
+                   "it alone has every acknowledged commit)";
+        pe_.awaited = most;
+        return;
+      }
+      best = most;
+    }
+  }
   // Optionally give a standby that received more, but has not applied it
   // yet, a bounded time to catch up rather than lose its extra data.
-  if (pool_.promote_wait_ms > 0 && in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms) {
+  if (!pool_.semi_sync && pool_.promote_wait_ms > 0 &&
+      in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms) {
     for (int n : pool_.nodes) {
       const NodeEval& ne = Node(n);
       if (n == active || ne.state != State::kStandby || ne.last.outcome != PollOutcome::kOk) continue;
@@ -441,6 +518,7 @@ void PoolRound::Failover(int active) {
   pe_.trouble_since_mono_ms = -1;
   pe_.last_failover = FailoverRecord{in_.now_ms, Name(active), Name(best)};
   pe_.note = "failover: " + Name(active) + " -> " + Name(best);
+  if (!unreachable.empty()) pe_.note += " (not stopped from receiving, unreachable: " + unreachable + ")";
 }
 
 void PoolRound::Failback(int active) {
@@ -484,6 +562,7 @@ void PoolRound::Follow(const PublishedDecision& d, const std::string& note) {
     if (p.name == pool_.name) pp = &p;
   pe_.note = note;
   pe_.awaited = -1;
+  pe_.severing.clear();
   pe_.recorded_active = -1;
   pe_.elected = pp != nullptr && pp->elected;
   pe_.active_by_switchover = pp != nullptr && pp->active_by_switchover;
@@ -534,13 +613,13 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
       continue;
     }
     if (!pe_.elected || !ne.polled) continue;  // stays UNKNOWN until known
-    if (!ne.diverged.empty()) {
+    if (!ne.diverged.empty() || !ne.errant.empty()) {
       // It has transactions the ACTIVE lacks: never attached, never a
       // STANDBY, until an operator rebuilds it. Not a healthy round either:
       // once cleared, it comes back after recover_after of them.
       ne.healthy_rounds = 0;
       ne.status = MaxStatus(ne.status, Status::kCritical);
-      ne.reason = "diverged: " + ne.diverged;
+      ne.reason = !ne.diverged.empty() ? "diverged: " + ne.diverged : "errant: " + ne.errant;
       SetState(n, State::kFail, TransitionCause::kHealth, ne.reason);
       continue;
     }
@@ -567,8 +646,29 @@ void PoolRound::AssignOthers(int active, bool active_failing) {
   }
 }
 
+// Errant transactions on the standbys that follow the ACTIVE, from this
+// round's polls of both (WhyErrant): a node that has one is never promoted
+// and never a STANDBY. Without a fresh poll of both, what was known stays.
+void PoolRound::FindErrant(int active) {
+  if (active < 0 || in_.between_rounds) return;
+  const PollResult& a = Node(active).last;
+  if (Unpolled(Node(active)) || a.outcome != PollOutcome::kOk || !a.binlog_state_known) return;
+  for (int n : pool_.nodes) {
+    NodeEval& ne = Node(n);
+    if (n == active || Unpolled(ne) || ne.last.outcome != PollOutcome::kOk || !ne.last.binlog_state_known ||
+        SourceInPool(cfg_, pool_, ne) != active)
+      continue;
+    std::string why = WhyErrant(ne.last.binlog_state, a.binlog_state, static_cast<uint32_t>(a.server_id), Name(active));
+    ne.errant_seen = why.empty() ? 0 : ne.errant_seen + 1;
+    if (why.empty()) ne.errant.clear();
+    else if (ne.errant_seen >= 2) ne.errant = why;
+  }
+}
+
 void PoolRound::Run() {
+  pe_.severing.clear();
   int active = ev_.ActiveOf(cfg_, pool_index_);
+  FindErrant(active);
   if (active < 0) {
     if (pe_.first_round_mono_ms < 0) pe_.first_round_mono_ms = in_.mono_ms;
     bool all_polled = true;
@@ -755,6 +855,7 @@ std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, in
   if (n.offline) return "OFFLINE";
   if (n.demoted) return "demoted";
   if (!n.diverged.empty()) return "diverged: " + n.diverged;
+  if (!n.errant.empty()) return "errant: " + n.errant;
   if (Unpolled(n)) return "not polled this round (a monitor problem)";
   if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
   if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
@@ -802,6 +903,7 @@ int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::s
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
     std::string no = ne.state == State::kStandby ? "" : std::string("is ") + StateName(ne.state);
     if (no.empty() && Unpolled(ne)) no = "was not polled in the last round (a monitor problem)";
+    if (no.empty() && !ne.errant.empty()) no = "errant: " + ne.errant;
     if (no.empty() && PollLevel(ne) >= cfg.pools[static_cast<size_t>(p)].failover_at) no = "is failing";
     if (no.empty() && !(ne.last.repl.configured && SameAddress(ne.last.repl.source, cfg.nodes[static_cast<size_t>(active)].address)))
       no = "does not replicate from the ACTIVE";
@@ -1105,6 +1207,9 @@ Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, cons
     int old = old_cfg.FindPool(new_cfg.pools[p].name);
     if (old >= 0) {
       ev.pools[p] = old_ev.pools[static_cast<size_t>(old)];
+      // Node numbers of the old config; the next round sets them again.
+      ev.pools[p].awaited = -1;
+      ev.pools[p].severing.clear();
       // A writer recorded before a restart and not judged yet stays so.
       int recorded = old_ev.pools[static_cast<size_t>(old)].recorded_active;
       int now = recorded < 0 ? -1 : new_cfg.FindNode(old_cfg.nodes[static_cast<size_t>(recorded)].name);

@@ -42,6 +42,11 @@ struct NodeEval {
   // from the ACTIVE ("" when it is not known to), and its last failed step.
   std::string diverged;
   std::string topology_error;
+  // From the polls: a transaction in its binlog that the ACTIVE it follows
+  // lacks ("0-3-9 is not in db1's binlog"), seen in two rounds running
+  // (errant_seen) so that polls taken a moment apart never make one.
+  std::string errant;
+  int errant_seen = 0;
   // Attached to the ACTIVE by the worker, after the divergence check, since
   // it became FAIL: its condition was the re-pointing itself, so its first
   // healthy round makes it STANDBY without the recover_after wait.
@@ -72,6 +77,10 @@ struct PoolEval {
   // The standby a failover waits for (promote_wait), -1 if none: worth a
   // poll before the next round.
   int awaited = -1;
+  // A failover's first phase, this round: the replicas of the failing
+  // writer still receiving from it, whose IO threads are stopped before the
+  // new writer is chosen from their frozen positions.
+  std::vector<int> severing;
 };
 
 struct Decision {

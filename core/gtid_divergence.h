@@ -4,13 +4,14 @@
 //
 // A GTID is (domain, server_id, sequence). Comparing sequence numbers per
 // domain is not enough: a node whose last GTID is 0-1-57 has diverged from
-// an ACTIVE whose last is 0-2-57, although the numbers are equal. So each
-// of the node's last GTIDs must be in the ACTIVE's binary log: the ACTIVE's
-// gtid_binlog_state (the last GTID of every domain and server_id in its
-// binlog) must hold the same domain and server_id with at least that
-// sequence number. Within a domain a server writes in sequence order and a
-// replica applies in that order (gtid_strict_mode), so that proves the
-// ACTIVE has it.
+// an ACTIVE whose last is 0-2-57, although the numbers are equal. Nor is
+// the last GTID per domain: an errant 0-3-9 hides behind a later 0-1-11 in
+// gtid_binlog_pos. So every GTID the node holds (its gtid_binlog_state,
+// gtid_slave_pos and received Gtid_IO_Pos) must be in the ACTIVE's binary
+// log: the ACTIVE's gtid_binlog_state (the last GTID of every domain and
+// server_id in its binlog) must hold the same domain and server_id with at
+// least that sequence number. A server writes its own GTIDs in sequence
+// order, so that proves the ACTIVE has it.
 // Thread-safety: pure functions over values.
 #pragma once
 
@@ -40,6 +41,15 @@ std::string GtidListText(const std::vector<Gtid>& list);
 // replica): per domain the one with the higher sequence number, the binlog's
 // on a tie.
 std::vector<Gtid> LastGtidPerDomain(const std::vector<Gtid>& binlog_pos, const std::vector<Gtid>& slave_pos);
+
+// Why a standby that replicates from the ACTIVE holds an errant
+// transaction, one written on it or on a server the ACTIVE never had, from
+// both binlog states as polled (gtid_binlog_state): "0-3-9 is not in db1's
+// binlog"; "" when none. The polls are not taken at the same instant, so
+// the ACTIVE's own GTIDs (active_server_id) are left out: the standby may
+// have received one the ACTIVE's poll came too early to show.
+std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const std::vector<Gtid>& active_binlog_state,
+                      uint32_t active_server_id, const std::string& active_name);
 
 // Why a node whose last GTIDs are node_last has diverged from an ACTIVE whose
 // gtid_binlog_state is active_binlog_state, as "0-1-57 is not in db2's

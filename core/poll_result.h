@@ -7,8 +7,10 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/address.h"
+#include "core/gtid_divergence.h"
 
 namespace mpp {
 
@@ -78,6 +80,11 @@ struct PollResult {
   int64_t server_id = 0;
   ReplicationStatus repl;
   SemiSync semi;
+  // MariaDB: the last GTID of every domain and server_id in its binlog
+  // (@@gtid_binlog_state), and @@gtid_strict_mode (-1: not read).
+  bool binlog_state_known = false;
+  std::vector<Gtid> binlog_state;
+  int strict_mode = -1;
 };
 
 }  // namespace mpp

@@ -62,6 +62,15 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     fence.why = name(n) + " is writable and not the ACTIVE " + name(active);
     out->push_back(fence);
   }
+  // A failover's first phase: its replicas stop receiving from the failing
+  // writer, and the writer is chosen next from their frozen positions.
+  for (int n : ev.pools[static_cast<size_t>(p)].severing) {
+    TopologyStep sever = MakeStep(TopologyStepKind::kSever, p, n, active);
+    sever.semi_sync = pool.semi_sync;
+    sever.why = name(active) + " is failing: " + name(n) + " stops receiving from it before a new writer is chosen";
+    out->push_back(sever);
+  }
+  if (!ev.pools[static_cast<size_t>(p)].severing.empty()) return;
   if (!Answered(a)) return;  // the ACTIVE's own trouble: nothing rests on it
   // 2. The ACTIVE: writable, and managed, replicating from nobody.
   bool replicating = pool.manage_replication && a.last.repl.configured;
@@ -136,6 +145,7 @@ const char* TopologyStepName(TopologyStepKind k) {
     case TopologyStepKind::kAttach: return "attach";
     case TopologyStepKind::kStartReplication: return "start replication";
     case TopologyStepKind::kSemiSync: return "semi-sync";
+    case TopologyStepKind::kSever: return "sever";
   }
   return "?";
 }
@@ -174,6 +184,7 @@ std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node) {
   if (ne.last.outcome != PollOutcome::kOk) return std::string("unreachable: ") + PollOutcomeName(ne.last.outcome);
   std::string out = ne.last.read_only ? "read_only" : "writable";
   std::string semi = ne.last.semi.known ? "; semi-sync " + SemiText(ne.last.semi) : "";
+  if (ne.last.strict_mode == 0) semi += "; gtid_strict_mode OFF";
   const ReplicationStatus& r = ne.last.repl;
   if (!r.configured) return out + ", replicates from nobody" + semi;
   std::string source = r.source_text;

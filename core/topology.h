@@ -10,8 +10,9 @@
 //     (AFTER_SYNC) and its replica side off; the standbys the replica side
 //     on; no other node the primary side.
 // A plan holds only steps the last polls show are needed, in the order they
-// must be taken: the fences of a pool, then the promotion of its ACTIVE,
-// then the attachments, then the semi-sync settings. The worker that runs them (mppstate/
+// must be taken: the fences of a pool, then (a failover's first phase) the
+// replicas of the failing writer severed from it, then the promotion of its
+// ACTIVE, then the attachments, then the semi-sync settings. The worker that runs them (mppstate/
 // topology_worker.h) skips the rest of a pool's plan after a failed fence or
 // promotion, so no node is made writable while another still is; the next
 // round plans again from fresh polls, until the databases match.
@@ -32,6 +33,7 @@ enum class TopologyStepKind {
   kAttach,            // a node pointed at the ACTIVE, after the divergence check
   kStartReplication,  // a replica of the ACTIVE whose threads stopped without an error
   kSemiSync,          // semi-sync settings that drifted from what the node's role wants
+  kSever,             // a replica of a failing writer stops receiving from it (a failover's first phase)
 };
 
 const char* TopologyStepName(TopologyStepKind k);
@@ -40,7 +42,7 @@ struct TopologyStep {
   TopologyStepKind kind = TopologyStepKind::kFence;
   int pool = -1;
   int node = -1;
-  int source = -1;                // kAttach, kStartReplication: the ACTIVE
+  int source = -1;                // kAttach, kStartReplication: the ACTIVE; kSever: the failing writer
   bool stop_replication = false;  // kPromote: manage_replication
   bool semi_sync = false;         // kPromote, kAttach: the pool's semi_sync
   // kSemiSync: the ACTIVE gets the primary side; another node loses it and,

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -43,6 +45,13 @@ using Clock = std::chrono::steady_clock;
 
 // Between two polls of a standby that a failover waits for.
 constexpr std::chrono::milliseconds kAwaitedPollSpacing{30};
+
+// A failover's first phase began in some pool: its plan is due now.
+bool SeveringBegan(const Evaluation& before, const Evaluation& now) {
+  for (size_t p = 0; p < now.pools.size() && p < before.pools.size(); ++p)
+    if (now.pools[p].severing != before.pools[p].severing && !now.pools[p].severing.empty()) return true;
+  return false;
+}
 
 // Wall time only for what is written as time (time_ms, since_ms); every
 // duration is measured on the monotonic clock, which NTP or an operator
@@ -153,6 +162,7 @@ class Daemon {
   bool stop_ = false;
   bool topology_reported_ = false;  // the worker reported since the last evaluation
   bool write_failing_ = false;
+  std::set<std::string> strict_mode_told_;  // nodes logged once for gtid_strict_mode = OFF
   // A director pair ([cluster]), and whether it has news for an
   // evaluation.
   std::unique_ptr<DirectorPair> pair_;
@@ -215,7 +225,14 @@ bool Daemon::Setup() {
       [this](size_t node) {
         if (node < cfg_.nodes.size()) metrics_.ObserveDeadlineMiss(cfg_.nodes[node].name);
       }});
-  topology_.SetReportObserver([this](const TopologyReport& r) { metrics_.ObserveTopologyReport(cfg_, ev_, r); });
+  topology_.SetReportObserver([this](const TopologyReport& r) {
+    metrics_.ObserveTopologyReport(cfg_, ev_, r);
+    // A failover waits for its severed replicas' polls: taken now, not a
+    // round later.
+    int n = cfg_.FindNode(r.node);
+    if (r.step == TopologyStepKind::kSever && r.outcome.ok && n >= 0 && !opt_.once)
+      poller_.Refresh(static_cast<size_t>(n), Clock::now(), Clock::now());
+  });
   poller_.Configure(cfg_, Clock::now());
   if (cfg_.cluster.enabled && !StartPair()) return false;
   std::string worker_err;
@@ -486,7 +503,7 @@ void Daemon::EvaluateNow(RoundInput in) {
     std::vector<TopologyFollower::Answer> answers;
     // Only a deciding director changes databases (a follower's plan would
     // fight the leader's).
-    bool offer = deciding && (!in.between_rounds || !ev_.transitions.empty());
+    bool offer = deciding && (!in.between_rounds || !ev_.transitions.empty() || SeveringBegan(before, ev_));
     topology_.AfterRound(shared_cfg_, ev_, in.commands, results, offer, &answers);
     Answer(answers);
   }
@@ -518,6 +535,12 @@ void Daemon::LogChanges(const Evaluation& before) {
     for (int n : cfg_.pools[p].nodes) {
       const NodeEval& a = before.nodes[static_cast<size_t>(n)];
       const NodeEval& b = ev_.nodes[static_cast<size_t>(n)];
+      const std::string& name = cfg_.nodes[static_cast<size_t>(n)].name;
+      if (b.last.strict_mode == 0 && strict_mode_told_.insert(name).second)
+        Log(LogLevel::kWarning,
+            "%s/%s: gtid_strict_mode is OFF: a transaction written on a replica is accepted silently; MPP "
+            "finds it in gtid_binlog_state, but ON stops it at once",
+            cfg_.pools[p].name.c_str(), name.c_str());
       // A new kind of poll result (e.g. ok -> access denied) is news even
       // when STATE and STATUS stay.
       bool outcome_changed = a.polled && a.last.outcome != b.last.outcome;

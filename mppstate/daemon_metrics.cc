@@ -28,7 +28,7 @@ const char* OutcomeLabel(PollOutcome o) {
 
 constexpr TopologyStepKind kSteps[] = {TopologyStepKind::kFence, TopologyStepKind::kPromote,
                                        TopologyStepKind::kAttach, TopologyStepKind::kStartReplication,
-                                       TopologyStepKind::kSemiSync};
+                                       TopologyStepKind::kSemiSync, TopologyStepKind::kSever};
 
 const char* StepLabel(TopologyStepKind k) {
   switch (k) {
@@ -37,6 +37,7 @@ const char* StepLabel(TopologyStepKind k) {
     case TopologyStepKind::kAttach: return "attach";
     case TopologyStepKind::kStartReplication: return "start_replication";
     case TopologyStepKind::kSemiSync: return "semi_sync";
+    case TopologyStepKind::kSever: return "sever";
   }
   return "unknown";
 }

@@ -100,11 +100,11 @@ const char* NodePoll::StepName() const {
   return "replication status";
 }
 
-// read_only, server_id, and on MariaDB gtid_slave_pos and, for a pool with
-// semi_sync, the semi-sync settings (kSemiSyncColumns).
+// read_only, server_id, and on MariaDB the GTID state (kGtidColumns) and,
+// for a pool with semi_sync, the semi-sync settings (kSemiSyncColumns).
 std::string NodePoll::VariablesSql() const {
   if (!mariadb_) return "SELECT @@read_only, @@server_id";
-  std::string sql = "SELECT @@read_only, @@server_id, @@gtid_slave_pos";
+  std::string sql = std::string("SELECT @@read_only, @@server_id, ") + kGtidColumns;
   int pool = cfg_->PoolOfNode(static_cast<int>(node_));
   if (pool >= 0 && cfg_->pools[static_cast<size_t>(pool)].semi_sync) sql += std::string(", ") + kSemiSyncColumns;
   return sql;

@@ -130,17 +130,26 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::strin
   r->read_only = !(row[0] != nullptr && ParseU64(row[0], &v) && v == 0);
   if (row[1] != nullptr && ParseU64(row[1], &v)) r->server_id = static_cast<int64_t>(v);
   gtid_slave_pos->clear();
-  if (mariadb && mysql_num_fields(res) > 2 && row[2] != nullptr) *gtid_slave_pos = row[2];
+  r->binlog_state.clear();
+  r->binlog_state_known = false;
+  r->strict_mode = -1;
+  if (mariadb && mysql_num_fields(res) > 4) {
+    if (row[2] != nullptr) *gtid_slave_pos = row[2];
+    r->binlog_state_known = row[3] != nullptr && ParseGtidList(row[3], &r->binlog_state);
+    if (row[4] != nullptr && ParseU64(row[4], &v)) r->strict_mode = v == 1 ? 1 : 0;
+  }
   r->semi = SemiSync();
-  if (mariadb && mysql_num_fields(res) > 5) {
+  if (mariadb && mysql_num_fields(res) > 7) {
     auto on = [&](int i) { return row[i] != nullptr && ParseU64(row[i], &v) && v == 1; };
     r->semi.known = true;
-    r->semi.primary = on(3);
-    r->semi.replica = on(4);
-    r->semi.after_sync = row[5] != nullptr && std::string(row[5]) == "AFTER_SYNC";
+    r->semi.primary = on(5);
+    r->semi.replica = on(6);
+    r->semi.after_sync = row[7] != nullptr && std::string(row[7]) == "AFTER_SYNC";
   }
   return true;
 }
+
+const char kGtidColumns[] = "@@gtid_slave_pos, @@gtid_binlog_state, @@gtid_strict_mode";
 
 const char kSemiSyncColumns[] =
     "@@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point";

@@ -11,13 +11,15 @@
 
 namespace mpp {
 
-// "SELECT @@read_only, @@server_id[, @@gtid_slave_pos]" into r->read_only
-// and r->server_id, and *gtid_slave_pos (MariaDB; "" elsewhere); with the
-// three semi-sync columns of kSemiSyncColumns after them, r->semi too.
-// False when the result has no row.
+// "SELECT @@read_only, @@server_id[, kGtidColumns[, kSemiSyncColumns]]"
+// into r->read_only and r->server_id, and on MariaDB *gtid_slave_pos ("" elsewhere),
+// r->binlog_state and r->strict_mode, and with the semi-sync columns
+// r->semi too. False when the result has no row.
 bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::string* gtid_slave_pos);
 
-// What a pool with semi_sync reads beside them, on MariaDB.
+// What a poll reads on MariaDB after read_only and server_id.
+extern const char kGtidColumns[];
+// What a pool with semi_sync reads after them, on MariaDB.
 extern const char kSemiSyncColumns[];
 
 // SHOW SLAVE/REPLICA STATUS into *repl: its first row (MySQL's default

@@ -253,21 +253,50 @@ bool WaitForThreads(Session* s, int64_t wait_ms, const std::string& source, Thre
 // gtid_executed (MySQL), and whether it is read_only.
 struct Holdings {
   bool read_only = true;
-  std::vector<Gtid> last;  // MariaDB
-  std::string text;        // as sent to the source, and for messages
+  std::vector<Gtid> last;  // MariaDB: the last it applied or wrote, per domain
+  std::vector<Gtid> held;  // MariaDB: every GTID it holds, applied, written or received
+  std::string text;        // `last` as sent to the source, and for messages
+
+  bool operator!=(const Holdings& o) const { return text != o.text || GtidListText(held) != GtidListText(o.held); }
 };
+
+// What the IO thread received (MariaDB's Gtid_IO_Pos), while it replicates
+// by GTID: a relay log can hold transactions not applied yet.
+bool ReadReceived(Session* s, std::vector<Gtid>* out, std::string* err) {
+  Table t;
+  out->clear();
+  if (!s->Run(s->ShowStatus(), &t, err)) return false;
+  std::string using_gtid = t.Get(0, {"Using_Gtid"});
+  if (t.rows.empty() || using_gtid.empty() || using_gtid == "No") return true;
+  if (!ParseGtidList(t.Get(0, {"Gtid_IO_Pos"}), out)) {
+    *err = s->name() + ": cannot read Gtid_IO_Pos";
+    return false;
+  }
+  return true;
+}
 
 bool ReadHoldings(Session* s, Holdings* out, std::string* err) {
   Table t;
   if (s->maria()) {
-    if (!s->Run("SELECT @@read_only, @@gtid_binlog_pos, @@gtid_slave_pos", &t, err)) return false;
-    std::vector<Gtid> binlog, applied;
-    if (t.rows.empty() || !ParseGtidList(t.rows[0][1], &binlog) || !ParseGtidList(t.rows[0][2], &applied)) {
-      *err = s->name() + ": cannot read gtid_binlog_pos and gtid_slave_pos";
+    if (!s->Run("SELECT @@read_only, @@gtid_binlog_pos, @@gtid_slave_pos, @@gtid_binlog_state", &t, err))
+      return false;
+    std::vector<Gtid> binlog, applied, state, received;
+    if (t.rows.empty() || !ParseGtidList(t.rows[0][1], &binlog) || !ParseGtidList(t.rows[0][2], &applied) ||
+        !ParseGtidList(t.rows[0][3], &state)) {
+      *err = s->name() + ": cannot read gtid_binlog_pos, gtid_slave_pos and gtid_binlog_state";
       return false;
     }
     out->last = LastGtidPerDomain(binlog, applied);
     out->text = GtidListText(out->last);
+    Table row = t;
+    if (!ReadReceived(s, &received, err)) return false;
+    t = row;
+    // Every GTID it holds: the last of each domain and server_id in its
+    // binlog (an errant one hides behind a later GTID of the same domain
+    // in gtid_binlog_pos), what it applied and what it received.
+    out->held = state;
+    out->held.insert(out->held.end(), applied.begin(), applied.end());
+    out->held.insert(out->held.end(), received.begin(), received.end());
   } else {
     if (!s->Run("SELECT @@read_only, @@gtid_executed", &t, err)) return false;
     if (t.rows.empty()) {
@@ -293,7 +322,9 @@ bool Divergence(Session* source, const std::string& node_name, const Holdings& h
       *err = source->name() + ": cannot read gtid_binlog_state";
       return false;
     }
-    *why = WhyDiverged(h.last, state, source->name());
+    // What it received counts: a relay log holding a transaction the
+    // source lacks is never thrown away by re-pointing it.
+    *why = WhyDiverged(h.held, state, source->name());
   } else {
     std::string set = source->Quote(h.text);
     if (!source->Run("SELECT GTID_SUBSET(" + set + ", @@gtid_executed), GTID_SUBTRACT(" + set +
@@ -437,7 +468,7 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
   // Its SQL thread may have applied more before it stopped: check that too.
   Holdings now;
   if (!ReadHoldings(&s, &now, &err)) return Fail(err);
-  if (now.text != h.text) {
+  if (now != h) {
     h = now;
     if (!Divergence(&src, node.name, h, &why, &err)) return Fail(err);
     if (!why.empty()) return StepOutcome{false, why, true};
@@ -540,6 +571,26 @@ StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConf
   // the password in it.
   out.message = Redact(out.message, login.password);
   return out;
+}
+
+StepOutcome SeverNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, bool semi_sync,
+                      int64_t wait_ms) {
+  std::string err;
+  Session s(node);
+  Threads threads;
+  if (!s.Open(cfg, QuerySeconds(cfg), &err) || !ReadThreads(&s, &threads, &err)) return Fail(err);
+  std::string from = IpText(source.address) + ":" + std::to_string(source.address.port);
+  if (!threads.configured || threads.source != from)
+    return Done(node.name + ": does not replicate from " + source.name + ", nothing to stop");
+  if (threads.io == "No") return Done(node.name + ": IO thread already stopped");
+  if (!StopReplicationThreads(cfg, s, s.Replication("STOP", " IO_THREAD"), semi_sync, wait_ms, &err))
+    return Fail(err);
+  Table t;
+  std::string received;
+  if (s.Run(s.ShowStatus(), &t, &err))
+    received = s.maria() ? t.Get(0, {"Gtid_IO_Pos"}) : t.Get(0, {"Retrieved_Gtid_Set"});
+  return Done(node.name + ": IO thread stopped, receives nothing more from " + source.name +
+              (received.empty() ? "" : "; received up to " + received));
 }
 
 StepOutcome SetSemiSync(const Config& cfg, const NodeConfig& node, bool writer, bool replica, int64_t wait_ms) {

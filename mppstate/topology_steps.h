@@ -55,7 +55,8 @@ StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_rep
                         int64_t apply_wait_ms, const std::vector<NodeConfig>& others);
 
 // Points node at source (the ACTIVE) by GTID, if and only if node has no
-// transaction source lacks (WhyDiverged in core/gtid_divergence.h), and
+// transaction source lacks, in its binlog, applied or only received in its
+// relay log (WhyDiverged in core/gtid_divergence.h), and
 // only once it is read_only (a write during the check would go unseen). Its
 // gtid_slave_pos is set to all it has first, so that source sends only what
 // follows: an ex-writer's gtid_slave_pos alone is older than its binlog.
@@ -65,6 +66,14 @@ StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_rep
 // is on (and its primary side off) before replication starts.
 StepOutcome AttachNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, bool semi_sync,
                        int64_t wait_ms);
+
+// Stops node's IO thread if it replicates from source (a failing writer):
+// it receives nothing more from it, so it acknowledges none of the late
+// commits of a writer that hangs and resumes. With semi_sync, the stop's
+// wait for the source is cut as in a promotion. Done too when there is
+// nothing to stop.
+StepOutcome SeverNode(const Config& cfg, const NodeConfig& node, const NodeConfig& source, bool semi_sync,
+                      int64_t wait_ms);
 
 // MariaDB's semi-sync settings for node's role: as the writer, the primary
 // side on with AFTER_SYNC and the replica side off; otherwise the primary

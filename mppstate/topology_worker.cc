@@ -230,6 +230,10 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
       case TopologyStepKind::kStartReplication:
         r.outcome = StartReplication(cfg, node, AttachWaitMs(cfg));
         break;
+      case TopologyStepKind::kSever:
+        r.outcome = SeverNode(cfg, node, cfg.nodes[static_cast<size_t>(step.source)], step.semi_sync,
+                              AttachWaitMs(cfg));
+        break;
       case TopologyStepKind::kSemiSync:
         r.outcome = SetSemiSync(cfg, node, step.node == step.source, step.semi_replica, AttachWaitMs(cfg));
         break;

@@ -386,6 +386,25 @@ def test_start_replication_restarts_stopped_threads(cluster, steps):
     assert out == {"ok": False, "message": "db1: not a replica", "diverged": False}
 
 
+def test_sever_stops_only_the_io_thread_of_a_replica_of_the_failing_writer(cluster, steps):
+    c = cluster()
+    s = steps(c)
+    pos = c.value(1, "@@gtid_binlog_pos")
+    out = s.step("sever", "db3", "db1")
+    assert out == {"ok": True, "message": "db3: IO thread stopped, receives nothing more from db1; received up to %s"
+                   % pos, "diverged": False}, out
+    st = c.slave_status(3)
+    assert (st["Slave_IO_Running"], st["Slave_SQL_Running"]) == ("No", "Yes"), st
+    c.write(1, "after the sever")
+    c.wait_replicated(nodes=[2])
+    assert rows(c, 3) == 0, "db3 received a write after the sever"
+    # Done again, and for a source it does not follow: nothing to do.
+    assert s.step("sever", "db3", "db1")["message"] == "db3: IO thread already stopped"
+    assert s.step("sever", "db2", "db3")["message"] == "db2: does not replicate from db3, nothing to stop"
+    assert c.slave_status(2)["Slave_IO_Running"] == "Yes"
+    assert s.step("sever", "db1", "db2")["message"] == "db1: does not replicate from db2, nothing to stop"
+
+
 def test_catch_up_times_out_on_a_blocked_target_and_succeeds_otherwise(cluster, steps, spawn):
     c = cluster()
     s = steps(c)

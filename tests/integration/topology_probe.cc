@@ -7,6 +7,7 @@
 //   topology_probe -c CONFIG promote NODE [--stop-replication] [--apply-wait MS] [--others A,B]
 //   topology_probe -c CONFIG attach NODE SOURCE [--wait MS]
 //   topology_probe -c CONFIG start NODE [--wait MS]
+//   topology_probe -c CONFIG sever NODE SOURCE [--wait MS]
 //   topology_probe -c CONFIG catch-up OLD TARGET --timeout MS
 //   topology_probe -c CONFIG unfence NODE
 //
@@ -34,6 +35,7 @@ int Usage() {
           "       topology_probe -c CONFIG promote NODE [--stop-replication] [--apply-wait MS] [--others A,B]\n"
           "       topology_probe -c CONFIG attach NODE SOURCE [--wait MS]\n"
           "       topology_probe -c CONFIG start NODE [--wait MS]\n"
+          "       topology_probe -c CONFIG sever NODE SOURCE [--wait MS]\n"
           "       topology_probe -c CONFIG catch-up OLD TARGET --timeout MS\n"
           "       topology_probe -c CONFIG unfence NODE\n");
   return 2;
@@ -128,6 +130,8 @@ int main(int argc, char** argv) {
     out = mpp::AttachNode(cfg, nodes[0], nodes[1], semi_sync, wait_ms);
   } else if (step == "start" && nodes.size() == 1) {
     out = mpp::StartReplication(cfg, nodes[0], wait_ms);
+  } else if (step == "sever" && nodes.size() == 2) {
+    out = mpp::SeverNode(cfg, nodes[0], nodes[1], semi_sync, wait_ms);
   } else if (step == "catch-up" && nodes.size() == 2 && timeout_ms >= 0) {
     out = mpp::WaitForCatchUp(cfg, nodes[0], nodes[1], timeout_ms);
   } else if (step == "unfence" && nodes.size() == 1) {

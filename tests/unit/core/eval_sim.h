@@ -113,6 +113,23 @@ struct Sim {
     ev = Evaluate(cfg, ev, in, &results);
     now_ms += cfg.interval_ms;
     mono_ms += cfg.interval_ms;
+    if (worker) Sever();
+  }
+  // What the worker and the daemon do with a failover's first phase
+  // (core/topology.h, kSever): the replicas stop receiving from the failing
+  // writer, and each one's poll is taken again at once.
+  bool worker = true;
+  void Sever() {
+    std::vector<std::pair<std::string, PollResult>> severed;
+    for (const PoolEval& pe : ev.pools)
+      for (int n : pe.severing) {
+        PollResult& p = world[static_cast<size_t>(n)];
+        p.repl.io = IoThread::kNo;
+        p.repl.io_errno = 0;
+        p.repl.io_error.clear();
+        severed.emplace_back(cfg.nodes[static_cast<size_t>(n)].name, p);
+      }
+    if (!severed.empty()) Between(severed);
   }
   void Rounds(int n) {
     for (int i = 0; i < n; ++i) Round();
@@ -131,6 +148,7 @@ struct Sim {
     ev = Evaluate(cfg, ev, in, &results);
     now_ms += 30;
     mono_ms += 30;
+    if (worker) Sever();
   }
   // An evaluation of a director pair's follower: this round's polls, the
   // STATEs of the published decision d.

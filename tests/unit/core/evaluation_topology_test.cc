@@ -26,6 +26,7 @@ void RoundWith(Sim& s, const std::vector<TopologyFacts>& facts, std::vector<Comm
   s.ev = Evaluate(s.cfg, s.ev, in, &s.results);
   s.now_ms += s.cfg.interval_ms;
   s.mono_ms += s.cfg.interval_ms;
+  if (s.worker) s.Sever();
 }
 
 // Facts for every node, f for `node` and nothing for the others.
@@ -305,6 +306,57 @@ TEST_CASE("Evaluation/topology: the last failed step shows as topology_error unt
   CHECK(s.N("db3").topology_error == f.error);
   RoundWith(s, NoFacts(s));  // the step succeeded
   CHECK(s.N("db3").topology_error == "");
+}
+
+// db1 (server_id 1) the writer at 0-1-11; db3 wrote 0-3-9 itself and
+// applied db1's transactions after it.
+void Db3Errant(Sim& s) {
+  s.W("db1").server_id = 1;
+  s.W("db1").binlog_state_known = true;
+  REQUIRE(ParseGtidList("0-1-11", &s.W("db1").binlog_state));
+  s.W("db2").binlog_state_known = true;
+  REQUIRE(ParseGtidList("0-1-11", &s.W("db2").binlog_state));
+  s.W("db3").binlog_state_known = true;
+  REQUIRE(ParseGtidList("0-3-9,0-1-11", &s.W("db3").binlog_state));
+}
+
+TEST_CASE("Evaluation/topology: a standby with an errant transaction is FAIL and never promoted") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.HealthyPool();
+  s.Rounds(2);
+  REQUIRE(s.St("db3") == State::kStandby);
+  Db3Errant(s);
+  s.Round();
+  CHECK(s.St("db3") == State::kStandby);  // one round could be two polls a moment apart
+  s.Round();
+  CHECK(s.St("db3") == State::kFail);
+  CHECK(s.N("db3").reason == "errant: 0-3-9 is not in db1's binlog");
+  CHECK(s.Stat("db3") >= Status::kCritical);
+  // db1 dies; db3 received the most, but it is not eligible.
+  s.W("db3").repl.received.gtid["0"] = 200;
+  s.W("db1") = Sim::Failed();
+  s.W("db2") = Sim::SourceLost(s.W("db2"));
+  s.W("db3") = Sim::SourceLost(s.W("db3"));
+  s.Rounds(3);
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(s.St("db3") == State::kFail);
+  CHECK(WhyNotEligible(s.cfg, s.ev, 0, s.Node("db2"), s.Node("db3"), false) == "is FAIL");
+}
+
+TEST_CASE("Evaluation/topology: an errant transaction removed by the operator lets the standby back") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.HealthyPool();
+  s.Rounds(2);
+  Db3Errant(s);
+  s.Rounds(2);
+  REQUIRE(s.St("db3") == State::kFail);
+  s.W("db3").binlog_state.clear();  // rebuilt
+  REQUIRE(ParseGtidList("0-1-11", &s.W("db3").binlog_state));
+  s.Rounds(s.cfg.pools[0].recover_after + 1);
+  CHECK(s.N("db3").errant == "");
+  CHECK(s.St("db3") == State::kStandby);
 }
 
 }  // namespace

@@ -148,5 +148,21 @@ TEST_CASE("Divergence: from the servers' variables to the verdict") {
   CHECK(WhyDiverged(db3, Parse("0-1-50,0-2-57"), "db2") == "");
 }
 
+TEST_CASE("Errant: a GTID of another server that the ACTIVE lacks, hidden behind a later one of its domain") {
+  // db3 wrote 0-3-9 itself, then applied db1's 0-1-10 and 0-1-11: its
+  // gtid_binlog_pos says only 0-1-11; its gtid_binlog_state keeps 0-3-9.
+  CHECK(WhyErrant(Parse("0-3-9,0-1-11"), Parse("0-1-11"), 1, "db1") == "0-3-9 is not in db1's binlog");
+  // The last-GTID check alone misses it.
+  CHECK(WhyDiverged(LastGtidPerDomain(Parse("0-1-11"), Parse("0-1-11")), Parse("0-1-11"), "db1") == "");
+}
+
+TEST_CASE("Errant: the ACTIVE's own GTIDs are left out, a poll apart") {
+  // db2 received 0-1-12 after db1's poll read 0-1-11.
+  CHECK(WhyErrant(Parse("0-1-12"), Parse("0-1-11"), 1, "db1") == "");
+  // What came from an earlier writer must be in the ACTIVE's binlog too.
+  CHECK(WhyErrant(Parse("0-2-40,0-1-12"), Parse("0-2-40,0-1-11"), 1, "db1") == "");
+  CHECK(WhyErrant(Parse("0-2-41,0-1-12"), Parse("0-2-40,0-1-11"), 1, "db1") == "0-2-41 is not in db1's binlog");
+}
+
 }  // namespace
 }  // namespace mpp

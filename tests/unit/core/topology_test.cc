@@ -272,7 +272,7 @@ TEST_CASE("Topology: after a failover the ACTIVE stops replicating and the other
   CHECK(attach->why == "db3 replicates from 127.0.0.1:3301, not from the ACTIVE db2");
   CHECK(Wanted(s, "db2") == "writable, replicates from nobody");
   CHECK(Wanted(s, "db3") == "read_only, replica of db2");
-  CHECK(Seen(s, "db2") == "read_only, replica of db1 (IO connecting, SQL yes)");
+  CHECK(Seen(s, "db2") == "read_only, replica of db1 (IO no, SQL yes)");  // severed first
   CHECK(Seen(s, "db1") == "unreachable: connection refused");
 
   // The steps done: the databases match and nothing is left to do.
@@ -281,6 +281,87 @@ TEST_CASE("Topology: after a failover the ACTIVE stops replicating and the other
   s.Round();
   CHECK(PlanTopology(s.cfg, s.ev).empty());
   CHECK(Seen(s, "db3") == "read_only, replica of db2 (IO yes, SQL yes)");
+}
+
+TEST_CASE("Topology: a failover first severs the failing writer's replicas, then chooses from frozen positions") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.worker = false;  // the steps are taken by hand here
+  Elected(s);
+  s.Round();
+  // db1 hangs; db3 received more than db2 while both still listen to it.
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.W("db3").repl.received.gtid["0"] = 120;
+  s.Rounds(2);
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.ev.pools[0].note == "failover: first stopping db2, db3 from receiving from db1");
+  CHECK(PlanText(s) == "sever db2 -> db1; sever db3 -> db1");
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  const TopologyStep* sever = FindStep(plan, TopologyStepKind::kSever, s.Node("db3"));
+  REQUIRE(sever != nullptr);
+  CHECK(sever->why == "db1 is failing: db3 stops receiving from it before a new writer is chosen");
+  // Until every reachable replica stopped, nobody is chosen.
+  s.W("db2").repl.io = IoThread::kNo;
+  s.Round();
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(PlanText(s) == "sever db3 -> db1");
+  // db3 stopped too, with one more transaction received meanwhile: the
+  // choice is made on what they hold now.
+  s.W("db3").repl.io = IoThread::kNo;
+  s.W("db3").repl.received.gtid["0"] = 121;
+  s.Round();
+  CHECK(s.St("db3") == State::kActive);
+  CHECK(s.ev.pools[0].note == "failover: db1 -> db3");
+  CHECK(PlanText(s) == "promote db3 (stop replication); attach db2 -> db3");
+}
+
+TEST_CASE("Topology: a failover names the replicas it could not sever") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.Round();
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.W("db3") = Sim::Failed(PollOutcome::kTimeout);
+  s.Rounds(3);
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(s.ev.pools[0].note == "failover: db1 -> db2 (not stopped from receiving, unreachable: db3)");
+}
+
+TEST_CASE("Topology: a writer that resumes during the sever is still replaced, and fenced") {
+  // The SIGSTOP case: the failover's decision stands, and the resumed
+  // writer is fenced before the new one is made writable.
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.worker = false;
+  Elected(s);
+  s.Round();
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.Rounds(2);
+  REQUIRE(PlanText(s) == "sever db2 -> db1; sever db3 -> db1");
+  s.W("db2").repl.io = IoThread::kNo;
+  s.W("db3").repl.io = IoThread::kNo;
+  s.W("db1") = s.Writer();
+  s.Round();
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(PlanText(s) == "fence db1; promote db2 (stop replication); attach db3 -> db2");
+}
+
+TEST_CASE("Topology: a writer that recovers before its replicas are severed gets them back") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.worker = false;
+  Elected(s);
+  s.Round();
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.Rounds(2);
+  REQUIRE(PlanText(s) == "sever db2 -> db1; sever db3 -> db1");
+  // db2 stopped; db3's stop keeps failing while db1 comes back for good.
+  s.W("db2").repl.io = IoThread::kNo;
+  s.W("db1") = s.Writer();
+  s.Rounds(6);
+  CHECK(s.St("db1") == State::kActive);
+  CHECK(s.ev.pools[0].severing.empty());
+  CHECK(PlanText(s) == "start replication db2 -> db1");
 }
 
 TEST_CASE("Topology: a writable ACTIVE that replicates is promoted to replicate from nobody") {
