@@ -193,7 +193,7 @@ class PoolRound {
   std::string WhyNotEligibleInPlaceOf(int node, int old);
   void Choose(int n, TransitionCause cause, const std::string& why);
   void FindErrant(int active);
-  bool Sever(int active, std::string* unreachable);
+  bool Sever(int active, std::string* not_severed);
   int MostReceived(int active, std::string* blocked);
   void Failover(int active);
   void Failback(int active);
@@ -396,27 +396,44 @@ std::string PoolRound::UnpolledNodes(bool candidates_only) {
   return out;
 }
 
+// How long a failover's first phase may take: the worker stops the
+// replicas one after the other, each bounded like an attachment.
+int64_t SeverBoundMs(const Config& cfg) {
+  return 2 * (cfg.connect_timeout_ms + 2 * cfg.query_timeout_ms + 1000) + cfg.interval_ms;
+}
+
 // With manage_replication, a failover first stops every reachable replica
 // of the failing writer from receiving more of it: a writer that hangs and
 // resumes could otherwise have late commits acknowledged (semi-sync) by a
 // replica that is not re-pointed yet, commits the new writer never gets.
-// True while some still receive (pe_.severing, for the plan); *unreachable
-// names the nodes that could not be asked.
-bool PoolRound::Sever(int active, std::string* unreachable) {
+// True while some still receive (pe_.severing, for the plan). Past
+// SeverBoundMs the failover goes on without those whose stop keeps
+// failing: a pool without a writer for ever is no answer either.
+// *not_severed names the nodes that could not be asked, or not stopped.
+bool PoolRound::Sever(int active, std::string* not_severed) {
   if (!pool_.manage_replication) return false;
-  std::string listening;
+  std::string unreachable, listening;
+  std::vector<int> severing;
   for (int n : pool_.nodes) {
     const NodeEval& ne = Node(n);
     if (n == active) continue;
     if (ne.last.outcome != PollOutcome::kOk) {
-      *unreachable += (unreachable->empty() ? "" : ", ") + Name(n);
+      unreachable += (unreachable.empty() ? "" : ", ") + Name(n);
       continue;
     }
     if (SourceInPool(cfg_, pool_, ne) != active || ne.last.repl.io == IoThread::kNo) continue;
-    pe_.severing.push_back(n);
+    severing.push_back(n);
     listening += (listening.empty() ? "" : ", ") + Name(n);
   }
-  if (pe_.severing.empty()) return false;
+  if (!unreachable.empty()) *not_severed = "unreachable: " + unreachable;
+  if (severing.empty()) return false;
+  if (pe_.severing_since_mono_ms < 0) pe_.severing_since_mono_ms = in_.mono_ms;
+  if (in_.mono_ms - pe_.severing_since_mono_ms >= SeverBoundMs(cfg_)) {
+    *not_severed += (not_severed->empty() ? "" : "; ") + std::string("still receiving after ") +
+                    Seconds(SeverBoundMs(cfg_)) + ": " + listening;
+    return false;
+  }
+  pe_.severing = severing;
   pe_.note = "failover: first stopping " + listening + " from receiving from " + Name(active);
   return true;
 }
@@ -443,8 +460,8 @@ int PoolRound::MostReceived(int active, std::string* blocked) {
 
 void PoolRound::Failover(int active) {
   if (pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
-  std::string unreachable;
-  if (Sever(active, &unreachable)) return;
+  std::string not_severed;
+  if (Sever(active, &not_severed)) return;
   // Candidates in priority order; the one that received the most of the old
   // writer's data wins, priority breaks ties and incomparable histories.
   int best = -1;
@@ -516,9 +533,10 @@ void PoolRound::Failover(int active) {
   Node(active).healthy_rounds = 0;
   pe_.active_by_switchover = false;
   pe_.trouble_since_mono_ms = -1;
+  pe_.severing_since_mono_ms = -1;
   pe_.last_failover = FailoverRecord{in_.now_ms, Name(active), Name(best)};
   pe_.note = "failover: " + Name(active) + " -> " + Name(best);
-  if (!unreachable.empty()) pe_.note += " (not stopped from receiving, unreachable: " + unreachable + ")";
+  if (!not_severed.empty()) pe_.note += " (not stopped from receiving, " + not_severed + ")";
 }
 
 void PoolRound::Failback(int active) {
@@ -692,6 +710,7 @@ void PoolRound::Run() {
     } else if (level >= pool_.failover_at) {
       Failover(active);
     } else {
+      pe_.severing_since_mono_ms = -1;
       if (level == Status::kOk) pe_.trouble_since_mono_ms = -1;
       if (level > Status::kOk && pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
       if (pe_.note.rfind("ACTIVE ", 0) == 0 || pe_.note.rfind("waiting up to", 0) == 0 ||

@@ -81,6 +81,7 @@ struct PoolEval {
   // writer still receiving from it, whose IO threads are stopped before the
   // new writer is chosen from their frozen positions.
   std::vector<int> severing;
+  int64_t severing_since_mono_ms = -1;  // when this failover's first phase began
 };
 
 struct Decision {

@@ -41,6 +41,27 @@ def managed(cluster, rejoin="manual", interval="300ms", extra=None):
     return cfg
 
 
+def until(predicate, timeout, what):
+    """Waits until predicate() is true, an exception counting as false (a
+    server restarting its replication); returns its value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as e:
+            last = e
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def global_status(cluster, i, name):
+    """A numeric SHOW GLOBAL STATUS value of node i."""
+    return int(cluster.sql_dicts(i, "SHOW GLOBAL STATUS LIKE '%s'" % name)[0]["Value"])
+
+
 def connect(cluster, i, timeout=2):
     node = cluster.node(i)
     return pymysql.connect(unix_socket=node.socket, user="root", connect_timeout=timeout,

@@ -1,5 +1,5 @@
 """A writer that hangs and comes back (SIGSTOP, then SIGCONT) never costs an
-acknowledged commit or a standby (doc/replication.md, "Zero loss"), on
+acknowledged commit or a standby (doc/replication.md, "The guarantee, exactly"), on
 real MariaDB with semi_sync: the failover first stops every replica of the
 hung writer from receiving more of it, so none acknowledges the late
 commits it makes when it resumes, and the new writer is chosen from what
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from daemonlib import actives
-from replication_lib import Writer, managed
+from replication_lib import Writer, global_status as status, managed, until
 
 HUNG = {"global": {"connect_timeout": "1s"},
         "pool main": {"semi_sync": "yes", "promote_wait": "2s", "election_timeout": "1s"}}
@@ -21,26 +21,7 @@ def config(c):
 
 
 def semi_sync_settled(c, writer, replicas):
-    clients = c.sql_dicts(writer, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")[0]["Value"]
-    return int(clients) == len(replicas)
-
-
-def until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except Exception as e:  # a server restarting its replication
-            last = e
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def status(c, i, name):
-    return int(c.sql_dicts(i, "SHOW GLOBAL STATUS LIKE '%s'" % name)[0]["Value"])
+    return status(c, writer, "Rpl_semi_sync_master_clients") == len(replicas)
 
 
 def rows(c, i):

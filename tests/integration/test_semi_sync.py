@@ -10,7 +10,7 @@ import time
 import pytest
 
 from daemonlib import actives
-from replication_lib import Writer, managed
+from replication_lib import Writer, global_status as status, managed, until
 
 SEMI = {"global": {"connect_timeout": "1s"},
         "pool main": {"semi_sync": "yes", "promote_wait": "2s", "election_timeout": "1s"}}
@@ -27,24 +27,6 @@ def semi(c, i):
                        "@@rpl_semi_sync_master_wait_point AS w")[0]
     clients = c.sql_dicts(i, "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'")[0]["Value"]
     return (int(v["p"]), int(v["r"]), v["w"], int(clients))
-
-
-def status(c, i, name):
-    return int(c.sql_dicts(i, "SHOW GLOBAL STATUS LIKE '%s'" % name)[0]["Value"])
-
-
-def until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except Exception as e:  # a server restarting its replication
-            last = e
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
 
 
 def follows_writer(c, writer, standbys):

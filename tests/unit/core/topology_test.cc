@@ -283,6 +283,18 @@ TEST_CASE("Topology: after a failover the ACTIVE stops replicating and the other
   CHECK(Seen(s, "db3") == "read_only, replica of db2 (IO yes, SQL yes)");
 }
 
+// Replication managed, the steps taken by hand (no simulated worker): db1
+// elected, then it hangs until the failover plans to sever its replicas.
+void SeverPlanned(Sim& s) {
+  ManageReplication(s);
+  s.worker = false;
+  Elected(s);
+  s.Round();
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.Rounds(2);
+  REQUIRE(PlanText(s) == "sever db2 -> db1; sever db3 -> db1");
+}
+
 TEST_CASE("Topology: a failover first severs the failing writer's replicas, then chooses from frozen positions") {
   Sim s(PoolConfigText(3));
   ManageReplication(s);
@@ -327,17 +339,24 @@ TEST_CASE("Topology: a failover names the replicas it could not sever") {
   CHECK(s.ev.pools[0].note == "failover: db1 -> db2 (not stopped from receiving, unreachable: db3)");
 }
 
+TEST_CASE("Topology: a replica whose IO thread will not stop holds the failover up only for a bound") {
+  Sim s(PoolConfigText(3));
+  SeverPlanned(s);
+  // db2 stopped; db3's stop keeps failing while db1 stays down.
+  s.W("db2").repl.io = IoThread::kNo;
+  s.Round();
+  CHECK(s.St("db1") == State::kActive);
+  // 2 x (1 s connect + 2 x 1 s query + 1 s) + 1 s interval = 9 s.
+  s.Rounds(8);
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(s.ev.pools[0].note == "failover: db1 -> db2 (not stopped from receiving, still receiving after 9s: db3)");
+}
+
 TEST_CASE("Topology: a writer that resumes during the sever is still replaced, and fenced") {
   // The SIGSTOP case: the failover's decision stands, and the resumed
   // writer is fenced before the new one is made writable.
   Sim s(PoolConfigText(3));
-  ManageReplication(s);
-  s.worker = false;
-  Elected(s);
-  s.Round();
-  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
-  s.Rounds(2);
-  REQUIRE(PlanText(s) == "sever db2 -> db1; sever db3 -> db1");
+  SeverPlanned(s);
   s.W("db2").repl.io = IoThread::kNo;
   s.W("db3").repl.io = IoThread::kNo;
   s.W("db1") = s.Writer();
@@ -348,13 +367,7 @@ TEST_CASE("Topology: a writer that resumes during the sever is still replaced, a
 
 TEST_CASE("Topology: a writer that recovers before its replicas are severed gets them back") {
   Sim s(PoolConfigText(3));
-  ManageReplication(s);
-  s.worker = false;
-  Elected(s);
-  s.Round();
-  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
-  s.Rounds(2);
-  REQUIRE(PlanText(s) == "sever db2 -> db1; sever db3 -> db1");
+  SeverPlanned(s);
   // db2 stopped; db3's stop keeps failing while db1 comes back for good.
   s.W("db2").repl.io = IoThread::kNo;
   s.W("db1") = s.Writer();
