@@ -446,10 +446,14 @@ class MariaDBCluster:
         """Runs statement on node i over TCP with the login in defaults_file."""
         return self._client(i, statement, False, timeout, defaults_file=defaults_file)
 
-    def _read(self, i, statement, columns):
-        """Runs a read-only statement; a session killed under it (a fence
-        kills every client session, a test's own reads included) is read
+    def sql_repeatable(self, i, statement):
+        """Like sql, for statements that do the same when run twice (reads,
+        SET GLOBAL, re-pointing a replica): a session killed under them (a
+        fence kills every client session, a test's own included) runs them
         again on a new one."""
+        return self._repeatable(i, statement, False)
+
+    def _repeatable(self, i, statement, columns):
         for attempt in range(3):
             try:
                 return self._client(i, statement, columns, 30)
@@ -458,12 +462,12 @@ class MariaDBCluster:
                     raise
 
     def value(self, i, expression):
-        rows = self._read(i, "SELECT " + expression, False)
+        rows = self._repeatable(i, "SELECT " + expression, False)
         return rows[0][0]
 
     def slave_status(self, i):
         """SHOW SLAVE STATUS of node i as a dict ({} when not a replica)."""
-        rows = self._read(i, "SHOW SLAVE STATUS", True)
+        rows = self._repeatable(i, "SHOW SLAVE STATUS", True)
         if not rows:
             return {}
         return dict(zip(rows[0], rows[1])) if len(rows) > 1 else {}
@@ -476,9 +480,9 @@ class MariaDBCluster:
         """Points replica i at node source (GTID) and starts replication;
         source = None: node i stops replicating."""
         if source is None:
-            self.sql(i, "STOP SLAVE;\nRESET SLAVE ALL")
+            self.sql_repeatable(i, "STOP SLAVE;\nRESET SLAVE ALL")
         else:
-            self.sql(i, "STOP SLAVE;\n" + self._change_master_sql(source) + ";\nSTART SLAVE")
+            self.sql_repeatable(i, "STOP SLAVE;\n" + self._change_master_sql(source) + ";\nSTART SLAVE")
 
     def wait_replicated(self, timeout=30, nodes=None, primary=1):
         """Waits until every other running node (or those in nodes) has

@@ -242,7 +242,7 @@ def test_a_restart_keeps_a_demotion_also_without_the_state_file(cluster, mppstat
     c.restart(1)
     c.replicate_from(2, None)
     c.sql(2, "SET GLOBAL read_only = OFF")
-    c.sql(1, "SET GLOBAL read_only = ON;\nSET GLOBAL gtid_slave_pos = @@gtid_binlog_pos")
+    c.sql_repeatable(1, "SET GLOBAL read_only = ON;\nSET GLOBAL gtid_slave_pos = @@gtid_binlog_pos")
     c.replicate_from(1, 2)
     c.replicate_from(3, 2)
     c.write(2, "after the failover")

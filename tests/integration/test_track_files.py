@@ -235,7 +235,7 @@ def test_a_failback_writes_the_old_writer_down_first(cluster, mppstate, spawn, l
     wait_files(m, {"writer/db1": DOWN, "writer/db2": "1\n"})
     # db1 comes back and is rebuilt as db2's replica; db3 follows db2 too.
     c.restart(1)
-    c.sql(1, "SET GLOBAL read_only = ON;\nSET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos")
+    c.sql_repeatable(1, "SET GLOBAL read_only = ON;\nSET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos")
     c.replicate_from(1, 2)
     c.replicate_from(3, 2)
     c.write(2, "after failover")
