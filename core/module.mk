@@ -13,4 +13,3 @@ $(BUILD)/libmppcore.a: $(CORE_OBJS)
 core-purity: $(BUILD)/libmppcore.a
 	scripts/check-core-purity $< core/allowed-symbols
 
-check: core-purity

@@ -19,10 +19,11 @@ $(BUILD)/mpp_test: $(UNIT_OBJS) $(MPPSTATE_LIBS) $(UNIT_LIBS)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(UNIT_LIBS) $(MPPSTATE_LIBS) \
 	  $(INIH_LIBS) $(MYSQL_LIBS) $(UNIT_SYSLIBS) -lpthread
 
-# Built here with -j, like `make test`: the ASan+UBSan build is the
-# slowest step of CI when it runs on one core.
+# Built here with -j, like `make test`, the archives the architecture checks
+# read included: the ASan+UBSan build is the slowest step of CI when any of
+# it runs on one core.
 check:
-	$(MAKE) -j$(NPROC) $(BUILD)/mpp_test
+	$(MAKE) -j$(NPROC) $(BUILD)/mpp_test core-purity check-layout
 	$(BUILD)/mpp_test
 
 # The suites `make test` runs, in this order: the quick ones first. Joined
@@ -43,4 +44,3 @@ test-tools: $(TEST_TOOLS)
 check-layout:
 	scripts/check-layout
 
-check: check-layout
