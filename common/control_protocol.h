@@ -22,6 +22,7 @@ constexpr char kRequestOffline[] = "offline";          // offline NODE
 constexpr char kRequestOnline[] = "online";            // online NODE
 constexpr char kRequestSwitchover[] = "switchover";    // switchover POOL [NODE]
 constexpr char kRequestRejoin[] = "rejoin";            // rejoin NODE
+constexpr char kRequestRewind[] = "rewind";            // rewind NODE
 
 // The first line of every reply.
 constexpr char kReplyOk[] = "ok";

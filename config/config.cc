@@ -482,7 +482,8 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
   const Entry* replication_at = nullptr;
   const Entry* rejoin_at = nullptr;
   const Entry* semi_sync_at = nullptr;
-  bool replication_bad = false;
+  const Entry* rewind_at = nullptr;
+  bool replication_bad = false, semi_sync_bad = false;
   for (const Entry& e : s.entries) {
     int64_t v;
     const std::string& k = e.key;
@@ -528,7 +529,10 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
       replication_at = &e;
       replication_bad = !Bool(e, &p.manage_replication);
     } else if (k == "semi_sync") {
-      if (Bool(e, &p.semi_sync)) semi_sync_at = &e;
+      semi_sync_bad = !Bool(e, &p.semi_sync);
+      if (!semi_sync_bad) semi_sync_at = &e;
+    } else if (k == "rewind") {
+      if (Bool(e, &p.rewind)) rewind_at = &e;
     } else if (k == "rejoin") {
       rejoin_at = &e;
       if (e.value == "manual") p.rejoin = RejoinMode::kManual;
@@ -556,6 +560,10 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
   // Only a managed topology knows which node is the replicas' source.
   if (p.semi_sync && !p.manage_replication && !replication_bad)
     Error(semi_sync_at->line, "semi_sync = yes needs manage_replication = yes");
+  // Only semi-sync proves that the tail was never acknowledged to a client.
+  if (p.rewind && !p.semi_sync && !semi_sync_bad)
+    Error(rewind_at->line, "rewind = yes needs semi_sync = yes: only then was a commit no survivor has never "
+                           "acknowledged");
   if (p.nodes.empty() && !have_nodes) Error(s.line, "pool '" + s.name + "' has no nodes");
   else if (p.nodes.empty()) Error(s.line, "pool '" + s.name + "' has no valid nodes");
   cfg_->pools.push_back(p);

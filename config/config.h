@@ -45,6 +45,9 @@ struct PoolConfig {
   // MariaDB semi-synchronous replication follows the writer: the primary
   // side (AFTER_SYNC) on the ACTIVE only, the replica side on the standbys.
   bool semi_sync = false;
+  // A fenced ex-writer holding an unacknowledged tail no survivor has is
+  // rewound (its row events undone) and rejoins (doc/replication.md).
+  bool rewind = false;
   int line = 0;
 };
 

@@ -193,6 +193,7 @@ class PoolRound {
   std::string WhyNotEligibleInPlaceOf(int node, int old);
   void Choose(int n, TransitionCause cause, const std::string& why);
   void FindErrant(int active);
+  void RecordWriterSemiSync(int active);
   bool Sever(int active, std::string* not_severed);
   int MostReceived(int active, std::string* blocked);
   void Failover(int active);
@@ -683,6 +684,16 @@ void PoolRound::FindErrant(int active) {
   }
 }
 
+// The ACTIVE's semi-sync, as this round's poll of it saw it, while its
+// primary side is on: what a later rewind of its tail compares with.
+void PoolRound::RecordWriterSemiSync(int active) {
+  if (active < 0 || !pool_.semi_sync) return;
+  NodeEval& ne = Node(active);
+  const SemiSync& s = ne.last.semi;
+  if (Unpolled(ne) || ne.last.outcome != PollOutcome::kOk || !s.status_known || !s.on) return;
+  ne.writer_semi = WriterSemiSyncSeen{true, s.off_times, s.unacked, s.started_at_s, s.flushed_after_s, ne.acks_cut};
+}
+
 void PoolRound::Run() {
   pe_.severing.clear();
   int active = ev_.ActiveOf(cfg_, pool_index_);
@@ -722,6 +733,7 @@ void PoolRound::Run() {
   int final_active = ev_.ActiveOf(cfg_, pool_index_);
   bool active_failing = final_active >= 0 && PollFailed(Node(final_active).last.outcome);
   RememberLags(final_active);
+  RecordWriterSemiSync(final_active);
   AssignOthers(final_active, active_failing);
 }
 
@@ -1080,6 +1092,7 @@ void TakeNews(const Config& cfg, const RoundInput& in, Evaluation* ev) {
     const TopologyFacts& f = in.topology[n];
     ne.diverged = f.diverged;
     ne.topology_error = f.error;
+    ne.acks_cut = f.acks_cut;
     if (f.rejoined) ne.attached = true;
     if (f.rejoined && ne.demoted) {
       // Attached after the divergence check: what `recover` asks an

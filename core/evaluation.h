@@ -19,6 +19,23 @@
 
 namespace mpp {
 
+// What the polls saw of a writer's semi-sync the last time its primary side
+// was on while it was the ACTIVE, and how many waits for an acknowledgement
+// the fences had cut off then (acks_cut). A commit that only it has was
+// never acknowledged to a client only if, since: the same server run
+// (started_at_s), counters not flushed (flushed_after_s), no fallback to
+// asynchronous (off_times), and every commit that ended its wait without an
+// acknowledgement (unacked) one a fence cut off (doc/replication.md,
+// "Rewind").
+struct WriterSemiSyncSeen {
+  bool known = false;
+  uint64_t off_times = 0;
+  uint64_t unacked = 0;
+  int64_t started_at_s = 0;
+  int64_t flushed_after_s = 0;
+  int64_t acks_cut = 0;
+};
+
 struct NodeEval {
   State state = State::kUnknown;
   Status status = Status::kOk;
@@ -51,6 +68,8 @@ struct NodeEval {
   // it became FAIL: its condition was the re-pointing itself, so its first
   // healthy round makes it STANDBY without the recover_after wait.
   bool attached = false;
+  WriterSemiSyncSeen writer_semi;
+  int64_t acks_cut = 0;  // from TopologyFacts
 };
 
 // kLeader: a director pair's follower took the STATE from the leader's
@@ -137,6 +156,9 @@ struct TopologyFacts {
   std::string diverged;   // why it has diverged from the ACTIVE; "" when not known to
   std::string error;      // its last failed step; "" since a success
   bool rejoined = false;  // attached to the ACTIVE after a clean divergence check, since the last round
+  // Commits waiting for an acknowledgement whose sessions its fences killed
+  // (each ends the wait without one), since mppstate started.
+  int64_t acks_cut = 0;
 };
 
 struct RoundInput {

@@ -70,6 +70,19 @@ struct SemiSync {
   bool primary = false;     // rpl_semi_sync_master_enabled
   bool replica = false;     // rpl_semi_sync_slave_enabled
   bool after_sync = false;  // rpl_semi_sync_master_wait_point = AFTER_SYNC
+  // The primary side at work: whether it is on now
+  // (Rpl_semi_sync_master_status), how often it fell back to asynchronous
+  // (Rpl_semi_sync_master_no_times), how many commits ended their wait
+  // without an acknowledgement (Rpl_semi_sync_master_no_tx), and when the
+  // server started (wall clock, from Uptime) and when its counters were
+  // last flushed (seconds after the start, from Uptime_since_flush_status):
+  // whether the counts still cover an earlier moment.
+  bool status_known = false;
+  bool on = false;
+  uint64_t off_times = 0;
+  uint64_t unacked = 0;
+  int64_t started_at_s = 0;
+  int64_t flushed_after_s = 0;  // Uptime - Uptime_since_flush_status: exact, not a clock's
 };
 
 struct PollResult {

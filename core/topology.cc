@@ -102,7 +102,13 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     // but the ACTIVE the primary side (it would stall every transaction it
     // applies, waiting for replicas it does not have).
     bool standby = !ne.offline && !WaitsForRejoin(pool, ne) && ne.diverged.empty();
-    if (pool.semi_sync && ne.last.semi.known && (ne.last.semi.primary || (standby && !ne.last.semi.replica))) {
+    // A diverged ex-writer keeps its primary side until it is rewound:
+    // turning it off counts as a fallback to asynchronous
+    // (Rpl_semi_sync_master_no_times), which a rewind must not see. It
+    // replicates nothing, so it waits for no acknowledgement meanwhile.
+    bool keep_primary = pool.rewind && !ne.diverged.empty();
+    if (pool.semi_sync && ne.last.semi.known &&
+        ((ne.last.semi.primary && !keep_primary) || (standby && !ne.last.semi.replica))) {
       TopologyStep step = MakeStep(TopologyStepKind::kSemiSync, p, n, active);
       step.semi_replica = standby;
       step.why = name(n) + (standby ? " is a standby" : " is not the ACTIVE") + " and its semi-sync is " +
@@ -112,6 +118,16 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     if (ne.offline || WaitsForRejoin(pool, ne)) continue;
     TopologyStep attach = MakeStep(TopologyStepKind::kAttach, p, n, active);
     attach.semi_sync = pool.semi_sync;
+    if (!ne.diverged.empty() && pool.rewind) {
+      // The rewind checks the divergence again first, and refuses what it
+      // cannot undo safely; the attachment follows its success.
+      TopologyStep rewind = MakeStep(TopologyStepKind::kRewind, p, n, active);
+      rewind.writer_semi = ne.writer_semi;
+      rewind.acks_cut = ne.acks_cut;
+      rewind.why = name(n) + " had diverged: rewind = yes";
+      out->push_back(rewind);
+      continue;
+    }
     if (!ne.diverged.empty()) {
       // Checked again every round, however it replicates now: only an
       // attachment's clean check ends it (an operator rebuilt the node).
@@ -146,6 +162,7 @@ const char* TopologyStepName(TopologyStepKind k) {
     case TopologyStepKind::kStartReplication: return "start replication";
     case TopologyStepKind::kSemiSync: return "semi-sync";
     case TopologyStepKind::kSever: return "sever";
+    case TopologyStepKind::kRewind: return "rewind";
   }
   return "?";
 }
@@ -172,7 +189,8 @@ std::string WantedTopology(const Config& cfg, const Evaluation& ev, int node) {
   if (!pool.manage_replication) return "read_only";
   const std::string& writer = cfg.nodes[static_cast<size_t>(active)].name;
   if (ne.offline) return "read_only; OFFLINE: its replication is left alone";
-  if (!ne.diverged.empty()) return "read_only; never attached: diverged";
+  if (!ne.diverged.empty())
+    return pool.rewind ? "read_only; rewound, then attached to " + writer : "read_only; never attached: diverged";
   if (WaitsForRejoin(pool, ne)) return "read_only; attached to " + writer + " by `mppctl rejoin`";
   return "read_only, replica of " + writer + (pool.semi_sync ? ", semi-sync replica" : "");
 }

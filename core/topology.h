@@ -34,6 +34,7 @@ enum class TopologyStepKind {
   kStartReplication,  // a replica of the ACTIVE whose threads stopped without an error
   kSemiSync,          // semi-sync settings that drifted from what the node's role wants
   kSever,             // a replica of a failing writer stops receiving from it (a failover's first phase)
+  kRewind,            // a diverged ex-writer's unacknowledged tail undone (rewind = yes)
 };
 
 const char* TopologyStepName(TopologyStepKind k);
@@ -48,6 +49,8 @@ struct TopologyStep {
   // kSemiSync: the ACTIVE gets the primary side; another node loses it and,
   // if semi_replica (a standby), gets the replica side.
   bool semi_replica = false;
+  WriterSemiSyncSeen writer_semi;  // kRewind: the node's semi-sync when it was last the writer
+  int64_t acks_cut = 0;            // kRewind: its waits for an acknowledgement the fences cut off, by now
   std::string why;                // what the polls showed, for the log
 };
 

@@ -27,6 +27,8 @@ const char kUsage[] =
     "  switchover POOL [NODE]     planned move of the writer: fence, wait for catch-up, promote\n"
     "  rejoin NODE                attach a FAIL node to the ACTIVE as a replica, if it has not\n"
     "                             diverged (manage_replication)\n"
+    "  rewind NODE                undo what a diverged ex-writer has that the ACTIVE lacks, if\n"
+    "                             semi-sync proves no client was told it was committed\n"
     "  keepalived-conf [--misc]   keepalived virtual_server blocks (FILE_CHECK; --misc: MISC_CHECK)\n"
     "  ldirectord-conf [--perl]   ldirectord configuration (external; --perl: external-perl)\n"
     "  -c FILE                    configuration (default /etc/mpp/mppstate.ini)\n"
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
                              : cmd == "offline" ? mpp::kRequestOffline
                              : cmd == "online"  ? mpp::kRequestOnline
                              : cmd == "rejoin"  ? mpp::kRequestRejoin
+                             : cmd == "rewind"  ? mpp::kRequestRewind
                                                 : nullptr;
   if (node_request != nullptr && args.size() == 2) {
     if (cfg.FindNode(args[1]) < 0) {

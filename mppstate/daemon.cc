@@ -662,13 +662,17 @@ void Daemon::HandleRequest(const ControlServer::Request& r) {
                                                   : Command::kOnline;
     commands_.push_back(Command{kind, "", w[1]});
     pending_.push_back(PendingClient{r.client, commands_.size() - 1});
-  } else if ((cmd == kRequestSwitchover || cmd == kRequestRejoin) && pair_ && !ev_.cluster.deciding) {
+  } else if ((cmd == kRequestSwitchover || cmd == kRequestRejoin || cmd == kRequestRewind) && pair_ &&
+             !ev_.cluster.deciding) {
     Reply(r.client, false, pair_->NotDeciding() + "\n");
   } else if (cmd == kRequestSwitchover && (w.size() == 2 || w.size() == 3)) {
     std::string err = topology_.RequestSwitchover(shared_cfg_, ev_, w[1], w.size() == 3 ? w[2] : "", r.client);
     if (!err.empty()) Reply(r.client, false, err + "\n");
   } else if (cmd == kRequestRejoin && w.size() == 2) {
     std::string err = topology_.RequestRejoin(shared_cfg_, ev_, w[1], r.client);
+    if (!err.empty()) Reply(r.client, false, err + "\n");
+  } else if (cmd == kRequestRewind && w.size() == 2) {
+    std::string err = topology_.RequestRewind(shared_cfg_, ev_, w[1], r.client);
     if (!err.empty()) Reply(r.client, false, err + "\n");
   } else {
     Reply(r.client, false, "unknown request '" + r.line + "'\n");

@@ -28,7 +28,8 @@ const char* OutcomeLabel(PollOutcome o) {
 
 constexpr TopologyStepKind kSteps[] = {TopologyStepKind::kFence, TopologyStepKind::kPromote,
                                        TopologyStepKind::kAttach, TopologyStepKind::kStartReplication,
-                                       TopologyStepKind::kSemiSync, TopologyStepKind::kSever};
+                                       TopologyStepKind::kSemiSync, TopologyStepKind::kSever,
+                                       TopologyStepKind::kRewind};
 
 const char* StepLabel(TopologyStepKind k) {
   switch (k) {
@@ -38,6 +39,7 @@ const char* StepLabel(TopologyStepKind k) {
     case TopologyStepKind::kStartReplication: return "start_replication";
     case TopologyStepKind::kSemiSync: return "semi_sync";
     case TopologyStepKind::kSever: return "sever";
+    case TopologyStepKind::kRewind: return "rewind";
   }
   return "unknown";
 }

@@ -1,6 +1,7 @@
 #include "mppstate/node_poll.h"
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include <algorithm>
 
@@ -186,7 +187,7 @@ void NodePoll::StepDone(Clock::time_point now) {
         FailStatement("read server variables", now);
         return;
       }
-      bool row = ReadServerVariables(res, mariadb_, &result_, &gtid_slave_pos_);
+      bool row = ReadServerVariables(res, mariadb_, static_cast<int64_t>(time(nullptr)), &result_, &gtid_slave_pos_);
       if (res != nullptr) mysql_free_result(res);
       if (!row) {
         Finish(PollOutcome::kQueryError, "read server variables: no row", 0);

@@ -121,9 +121,32 @@ void ReadReplicationRow(const NamedRow& row, bool mariadb, const std::string& gt
 }
 
 
+// "NO_TIMES,NO_TX,STATUS,UPTIME,UPTIME_SINCE_FLUSH_STATUS" as
+// kSemiSyncColumns reads them; a value that does not parse leaves the
+// status unknown.
+void ReadSemiSyncStatus(const std::string& text, int64_t now_s, SemiSync* semi) {
+  std::vector<std::string> v;
+  for (size_t at = 0;;) {
+    size_t comma = text.find(',', at);
+    v.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  uint64_t off = 0, unacked = 0, uptime = 0, since_flush = 0;
+  if (v.size() != 5 || !ParseU64(v[0], &off) || !ParseU64(v[1], &unacked) || (v[2] != "ON" && v[2] != "OFF") ||
+      !ParseU64(v[3], &uptime) || !ParseU64(v[4], &since_flush))
+    return;
+  semi->status_known = true;
+  semi->on = v[2] == "ON";
+  semi->off_times = off;
+  semi->unacked = unacked;
+  semi->started_at_s = now_s - static_cast<int64_t>(uptime);
+  semi->flushed_after_s = static_cast<int64_t>(uptime) - static_cast<int64_t>(since_flush);
+}
+
 }  // namespace
 
-bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::string* gtid_slave_pos) {
+bool ReadServerVariables(MYSQL_RES* res, bool mariadb, int64_t now_s, PollResult* r, std::string* gtid_slave_pos) {
   MYSQL_ROW row = res != nullptr ? mysql_fetch_row(res) : nullptr;
   if (row == nullptr) return false;
   uint64_t v = 0;
@@ -145,14 +168,20 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, PollResult* r, std::strin
     r->semi.primary = on(5);
     r->semi.replica = on(6);
     r->semi.after_sync = row[7] != nullptr && std::string(row[7]) == "AFTER_SYNC";
+    if (mysql_num_fields(res) > 8 && row[8] != nullptr) ReadSemiSyncStatus(row[8], now_s, &r->semi);
   }
   return true;
 }
 
 const char kGtidColumns[] = "@@gtid_slave_pos, @@gtid_binlog_state, @@gtid_strict_mode";
 
+// The status values come in one column, ordered by name:
+// "NO_TIMES,NO_TX,STATUS,UPTIME,UPTIME_SINCE_FLUSH_STATUS" ("0,0,ON,3600,3600").
 const char kSemiSyncColumns[] =
-    "@@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point";
+    "@@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point, "
+    "(SELECT GROUP_CONCAT(VARIABLE_VALUE ORDER BY VARIABLE_NAME SEPARATOR ',') FROM information_schema.GLOBAL_STATUS "
+    "WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_NO_TIMES', 'RPL_SEMI_SYNC_MASTER_NO_TX', "
+    "'RPL_SEMI_SYNC_MASTER_STATUS', 'UPTIME', 'UPTIME_SINCE_FLUSH_STATUS'))";
 
 void ReadReplicationStatus(MYSQL_RES* res, bool mariadb, const std::string& gtid_slave_pos,
                            ReplicationStatus* repl) {

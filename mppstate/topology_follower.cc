@@ -16,7 +16,14 @@ std::string DivergedReason(const std::string& message) {
   return at == std::string::npos ? message : message.substr(at + sizeof kDivergedMark - 1);
 }
 
-const char* JobName(TopologyJob::Kind k) { return k == TopologyJob::kRejoin ? "rejoin" : "switchover"; }
+const char* JobName(TopologyJob::Kind k) {
+  switch (k) {
+    case TopologyJob::kSwitchover: return "switchover";
+    case TopologyJob::kRejoin: return "rejoin";
+    case TopologyJob::kRewind: return "rewind";
+  }
+  return "?";
+}
 
 }  // namespace
 
@@ -92,6 +99,34 @@ std::string TopologyFollower::RequestRejoin(std::shared_ptr<const Config> cfg, c
   return "";
 }
 
+std::string TopologyFollower::RequestRewind(std::shared_ptr<const Config> cfg, const Evaluation& ev,
+                                            const std::string& node, uint64_t client) {
+  int n = cfg->FindNode(node);
+  if (n < 0) return "unknown node '" + node + "'";
+  int p = cfg->PoolOfNode(n);
+  const PoolConfig& pool = cfg->pools[static_cast<size_t>(p)];
+  if (!pool.manage_replication) return "pool " + pool.name + " does not manage replication: nothing is rewound";
+  if (ev.isolated) return "the monitor is isolated: every STATE is frozen";
+  int active = ev.ActiveOf(*cfg, p);
+  if (active < 0) return "pool " + pool.name + " has no ACTIVE to rewind " + node + " to";
+  if (active == n) return node + " is the ACTIVE: nothing to rewind";
+  for (const Pending& q : pending_)
+    if (q.job.kind == TopologyJob::kRewind && q.job.node == node) return "a rewind of " + node + " is already running";
+  Pending pending;
+  pending.client = client;
+  pending.job.kind = TopologyJob::kRewind;
+  pending.job.pool = pool.name;
+  pending.job.node = node;
+  pending.job.target = cfg->nodes[static_cast<size_t>(active)].name;
+  pending.job.semi_sync = pool.semi_sync;
+  pending.job.writer_semi = ev.nodes[static_cast<size_t>(n)].writer_semi;
+  pending.job.acks_cut = ev.nodes[static_cast<size_t>(n)].acks_cut;
+  Log(LogLevel::kNotice, "rewind %s: undoing what %s lacks requested", node.c_str(), pending.job.target.c_str());
+  pending.job.id = worker_.Submit(cfg, pending.job);
+  pending_.push_back(pending);
+  return "";
+}
+
 void TopologyFollower::LogReport(const TopologyReport& r) {
   const TopologyFacts& before = facts_[r.node];
   // A job says what it did in why ("db1 fenced, db2 caught up"); a plan's
@@ -118,11 +153,13 @@ bool TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<A
     if (observer_) observer_(r);
     TopologyFacts& f = facts_[r.node];
     f.error = r.outcome.ok ? "" : r.outcome.message;
-    if (r.step == TopologyStepKind::kAttach) {
+    f.acks_cut += r.outcome.acks_cut;
+    if (r.step == TopologyStepKind::kAttach || r.step == TopologyStepKind::kRewind) {
       if (r.outcome.diverged) f.diverged = DivergedReason(r.outcome.message);
+      // A rewind's success leaves the node to the next round's attachment.
       if (r.outcome.ok) {
         f.diverged.clear();
-        f.rejoined = true;
+        f.rejoined = r.step == TopologyStepKind::kAttach;
       }
     }
     if (r.job == 0) {
@@ -140,7 +177,7 @@ bool TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<A
     }
     auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.job.id == r.job; });
     if (it == pending_.end()) continue;
-    if (it->job.kind == TopologyJob::kRejoin) {
+    if (it->job.kind == TopologyJob::kRejoin || it->job.kind == TopologyJob::kRewind) {
       answers->push_back(Answer{it->client, r.outcome.ok, r.outcome.message + "\n"});
       pending_.erase(it);
     } else if (!r.outcome.ok) {

@@ -57,6 +57,10 @@ class TopologyFollower {
                                 const std::string& target, uint64_t client);
   std::string RequestRejoin(std::shared_ptr<const Config> cfg, const Evaluation& ev, const std::string& node,
                             uint64_t client);
+  // mppctl rewind NODE: the same rewind as a plan's (node_rewind.h), with
+  // or without the pool's rewind = yes.
+  std::string RequestRewind(std::shared_ptr<const Config> cfg, const Evaluation& ev, const std::string& node,
+                            uint64_t client);
 
   // The worker's reports: logged, kept as facts; a switchover that caught
   // up appends its command to *commands (applied in the next evaluation).

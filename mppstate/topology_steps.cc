@@ -1,6 +1,7 @@
 #include "mppstate/topology_steps.h"
 
 #include <mysql.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,7 +12,10 @@
 #include "common/address_text.h"
 #include "config/option_file.h"
 #include "core/gtid_divergence.h"
+#include "mppstate/admin_session.h"
 #include "mppstate/mysql_connect.h"
+#include "mppstate/node_holdings.h"
+#include "mppstate/node_rewind.h"
 
 namespace mpp {
 namespace {
@@ -22,113 +26,8 @@ constexpr unsigned kErLockWaitTimeout = 1205;
 constexpr unsigned kErNoSuchThread = 1094;
 constexpr int64_t kPollMs = 50;
 
-// A result set, NULL read as "".
-struct Table {
-  std::vector<std::string> columns;
-  std::vector<std::vector<std::string>> rows;
-
-  // The first of names the result has, in row i; "" when none.
-  std::string Get(size_t i, std::initializer_list<const char*> names) const {
-    if (i >= rows.size()) return "";
-    for (const char* name : names) {
-      for (size_t c = 0; c < columns.size(); ++c)
-        if (columns[c] == name) return rows[i][c];
-    }
-    return "";
-  }
-  std::string First() const { return rows.empty() || rows[0].empty() ? "" : rows[0][0]; }
-};
-
-// One connection to a node with the fencing login, and the dialect of its
-// server. Every failure message starts with the node's name.
-class Session {
- public:
-  explicit Session(const NodeConfig& node) : node_(node) {}
-
-  bool Open(const Config& cfg, unsigned io_timeout_s, std::string* err) {
-    const std::string& cnf = cfg.admin_credentials.empty() ? cfg.credentials : cfg.admin_credentials;
-    if (!ConnectNode(cfg, node_, cnf, io_timeout_s, &conn_, &failure_)) {
-      *err = node_.name + ": " + failure_.message;
-      return false;
-    }
-    MYSQL* m = Handle();
-    const char* info = mysql_get_server_info(m);
-    maria_ = info != nullptr && std::string(info).find("MariaDB") != std::string::npos;
-    version_ = mysql_get_server_version(m);
-    return true;
-  }
-
-  MYSQL* Handle() const { return static_cast<MYSQL*>(conn_.handle()); }
-  const NodeConfig& node() const { return node_; }
-  const std::string& name() const { return node_.name; }
-  const ConnectFailure& connect_failure() const { return failure_; }
-  unsigned last_errno() const { return last_errno_; }
-
-  // Runs sql; its rows (if any) go to *out. On failure *err is "db1: " and
-  // the server's message; the SQL itself is never echoed.
-  bool Run(const std::string& sql, Table* out, std::string* err) {
-    MYSQL* m = Handle();
-    last_errno_ = 0;
-    if (mysql_real_query(m, sql.data(), sql.size()) != 0) return Failed(err);
-    MYSQL_RES* res = mysql_store_result(m);
-    if (res == nullptr) return mysql_field_count(m) == 0 || Failed(err);
-    unsigned cols = mysql_num_fields(res);
-    if (out != nullptr) {
-      MYSQL_FIELD* fields = mysql_fetch_fields(res);
-      out->columns.clear();
-      out->rows.clear();
-      for (unsigned i = 0; i < cols; ++i) out->columns.push_back(fields[i].name);
-    }
-    while (MYSQL_ROW row = mysql_fetch_row(res)) {
-      if (out == nullptr) continue;
-      std::vector<std::string> r;
-      for (unsigned i = 0; i < cols; ++i) r.push_back(row[i] ? row[i] : "");
-      out->rows.push_back(std::move(r));
-    }
-    mysql_free_result(res);
-    return true;
-  }
-  bool Exec(const std::string& sql, std::string* err) { return Run(sql, nullptr, err); }
-
-  std::string Quote(const std::string& s) const {
-    std::string out(s.size() * 2 + 1, '\0');
-    unsigned long n = mysql_real_escape_string(Handle(), &out[0], s.data(), s.size());
-    out.resize(n);
-    return "'" + out + "'";
-  }
-
-  // The statements differ by server. MySQL's are reviewed, not run: Debian
-  // ships no MySQL server. MySQL 8.0.22 renamed SLAVE to REPLICA, 8.0.23
-  // CHANGE MASTER to CHANGE REPLICATION SOURCE.
-  bool maria() const { return maria_; }
-  bool ReplicaWords() const { return !maria_ && version_ >= 80022; }
-  bool SourceWords() const { return !maria_ && version_ >= 80023; }
-  std::string ShowStatus() const { return ReplicaWords() ? "SHOW REPLICA STATUS" : "SHOW SLAVE STATUS"; }
-  std::string Replication(const char* verb, const char* what = "") const {
-    return std::string(verb) + (ReplicaWords() ? " REPLICA" : " SLAVE") + what;
-  }
-  // The server's own record of what it has executed.
-  std::string ExecutedVariable() const { return maria_ ? "@@gtid_slave_pos" : "@@gtid_executed"; }
-
- private:
-  bool Failed(std::string* err) {
-    last_errno_ = mysql_errno(Handle());
-    *err = node_.name + ": " + mysql_error(Handle());
-    return false;
-  }
-
-  const NodeConfig& node_;
-  MysqlConnection conn_;
-  ConnectFailure failure_;
-  bool maria_ = false;
-  unsigned long version_ = 0;
-  unsigned last_errno_ = 0;
-};
-
 StepOutcome Fail(std::string message) { return StepOutcome{false, std::move(message), false}; }
 StepOutcome Done(std::string message) { return StepOutcome{true, std::move(message), false}; }
-
-unsigned QuerySeconds(const Config& cfg) { return MysqlTimeoutSeconds(cfg.query_timeout_ms); }
 
 // "4s", "1.5s".
 std::string SecondsText(int64_t ms) {
@@ -153,10 +52,16 @@ std::string Redact(std::string text, const std::string& secret) {
 // Kills the sessions of clients (not replication or system threads, not
 // our own): read_only does not stop a session with READ_ONLY ADMIN, nor a
 // transaction already past its checks. Returns how many; *not_killed gets
-// the first error other than "already gone".
-bool KillClientSessions(Session* s, int* killed, std::string* not_killed, std::string* err) {
+// the first error other than "already gone"; *acks_cut counts those that
+// were running a statement: a commit among them ends its wait for a
+// semi-sync acknowledgement without one, and its client is told the
+// connection was lost, never OK (a rewind may undo such a commit,
+// node_rewind.h). Not only those seen waiting: one behind it in the group
+// commit waits too, once it is killed.
+bool KillClientSessions(Session* s, int* killed, int* acks_cut, std::string* not_killed, std::string* err) {
   Table t;
-  if (!s->Run("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+  if (!s->Run("SELECT ID, COMMAND <> 'Sleep' FROM information_schema.PROCESSLIST "
+              "WHERE ID <> CONNECTION_ID() "
               "AND USER NOT IN ('system user', 'event_scheduler') "
               "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', "
               "'Slave_worker', 'Connect')",
@@ -164,7 +69,10 @@ bool KillClientSessions(Session* s, int* killed, std::string* not_killed, std::s
     return false;
   for (const auto& r : t.rows) {
     std::string why;
-    if (s->Exec("KILL CONNECTION " + r[0], &why)) ++*killed;
+    if (s->Exec("KILL CONNECTION " + r[0], &why)) {
+      ++*killed;
+      if (r.size() > 1 && r[1] == "1") ++*acks_cut;
+    }
     else if (s->last_errno() != kErNoSuchThread && not_killed->empty()) *not_killed = why;
   }
   return true;
@@ -247,95 +155,6 @@ bool WaitForThreads(Session* s, int64_t wait_ms, const std::string& source, Thre
   if (IsError(seen->io_errno)) *err += "; last IO error " + seen->io_errno + ": " + seen->io_error;
   if (IsError(seen->sql_errno)) *err += "; last SQL error " + seen->sql_errno + ": " + seen->sql_error;
   return false;
-}
-
-// What a node has: its last GTID per domain (MariaDB), or its
-// gtid_executed (MySQL), and whether it is read_only.
-struct Holdings {
-  bool read_only = true;
-  std::vector<Gtid> last;  // MariaDB: the last it applied or wrote, per domain
-  std::vector<Gtid> held;  // MariaDB: every GTID it holds, applied, written or received
-  std::string text;        // `last` as sent to the source, and for messages
-
-  bool operator!=(const Holdings& o) const { return text != o.text || GtidListText(held) != GtidListText(o.held); }
-};
-
-// What the IO thread received (MariaDB's Gtid_IO_Pos), while it replicates
-// by GTID: a relay log can hold transactions not applied yet.
-bool ReadReceived(Session* s, std::vector<Gtid>* out, std::string* err) {
-  Table t;
-  out->clear();
-  if (!s->Run(s->ShowStatus(), &t, err)) return false;
-  std::string using_gtid = t.Get(0, {"Using_Gtid"});
-  if (t.rows.empty() || using_gtid.empty() || using_gtid == "No") return true;
-  if (!ParseGtidList(t.Get(0, {"Gtid_IO_Pos"}), out)) {
-    *err = s->name() + ": cannot read Gtid_IO_Pos";
-    return false;
-  }
-  return true;
-}
-
-bool ReadHoldings(Session* s, Holdings* out, std::string* err) {
-  Table t;
-  if (s->maria()) {
-    if (!s->Run("SELECT @@read_only, @@gtid_binlog_pos, @@gtid_slave_pos, @@gtid_binlog_state", &t, err))
-      return false;
-    std::vector<Gtid> binlog, applied, state, received;
-    if (t.rows.empty() || !ParseGtidList(t.rows[0][1], &binlog) || !ParseGtidList(t.rows[0][2], &applied) ||
-        !ParseGtidList(t.rows[0][3], &state)) {
-      *err = s->name() + ": cannot read gtid_binlog_pos, gtid_slave_pos and gtid_binlog_state";
-      return false;
-    }
-    out->last = LastGtidPerDomain(binlog, applied);
-    out->text = GtidListText(out->last);
-    Table row = t;
-    if (!ReadReceived(s, &received, err)) return false;
-    t = row;
-    // Every GTID it holds: the last of each domain and server_id in its
-    // binlog (an errant one hides behind a later GTID of the same domain
-    // in gtid_binlog_pos), what it applied and what it received.
-    out->held = state;
-    out->held.insert(out->held.end(), applied.begin(), applied.end());
-    out->held.insert(out->held.end(), received.begin(), received.end());
-  } else {
-    if (!s->Run("SELECT @@read_only, @@gtid_executed", &t, err)) return false;
-    if (t.rows.empty()) {
-      *err = s->name() + ": cannot read gtid_executed";
-      return false;
-    }
-    out->text = t.rows[0][1];
-  }
-  out->read_only = t.rows[0][0] != "0";
-  return true;
-}
-
-// Why node (holding h) has diverged from source, "" if it has not: each of
-// its last GTIDs must be in the source's binlog (core/gtid_divergence.h);
-// on MySQL its gtid_executed must be a subset of the source's.
-bool Divergence(Session* source, const std::string& node_name, const Holdings& h, std::string* why,
-                std::string* err) {
-  Table t;
-  if (source->maria()) {
-    if (!source->Run("SELECT @@gtid_binlog_state", &t, err)) return false;
-    std::vector<Gtid> state;
-    if (!ParseGtidList(t.First(), &state)) {
-      *err = source->name() + ": cannot read gtid_binlog_state";
-      return false;
-    }
-    // What it received counts: a relay log holding a transaction the
-    // source lacks is never thrown away by re-pointing it.
-    *why = WhyDiverged(h.held, state, source->name());
-  } else {
-    std::string set = source->Quote(h.text);
-    if (!source->Run("SELECT GTID_SUBSET(" + set + ", @@gtid_executed), GTID_SUBTRACT(" + set +
-                         ", @@gtid_executed)",
-                     &t, err))
-      return false;
-    if (t.First() != "1")
-      *why = (t.rows.empty() ? h.text : t.rows[0][1]) + " is not in " + source->name() + "'s binlog";
-  }
-  if (!why->empty()) *why = node_name + " has diverged: " + *why;
-  return true;
 }
 
 // Waits until the SQL thread has applied all that the (stopped) IO thread
@@ -457,6 +276,11 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
   if (s.maria() != src.maria())
     return Fail(node.name + (s.maria() ? " is MariaDB, " : " is MySQL, ") + source.name + " is not");
 
+  // Its binlog may have been reset by a rewind that did not get to set its
+  // position: that rewind is finished first (node_rewind.h).
+  std::string pending = RewindPendingPath(cfg, node);
+  if (access(pending.c_str(), F_OK) == 0)
+    return StepOutcome{false, node.name + " has diverged: a rewind of it was cut off (" + pending + ")", true};
   Holdings h;
   std::string why;
   if (!ReadHoldings(&s, &h, &err) || !Divergence(&src, node.name, h, &why, &err)) return Fail(err);
@@ -513,21 +337,23 @@ StepOutcome FenceNode(const Config& cfg, const NodeConfig& node) {
   // query timeout.
   if (!s.Exec(std::string("SET SESSION lock_wait_timeout = ") + (s.maria() ? "0" : "1"), &err))
     return Fail(err);
-  int killed = 0;
+  int killed = 0, acks_cut = 0;
   std::string not_killed;
   if (!s.Exec("SET GLOBAL read_only = ON", &err)) {
     if (s.last_errno() != kErLockWaitTimeout) return Fail(err);
-    if (!KillClientSessions(&s, &killed, &not_killed, &err)) return Fail(err);
+    if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return Fail(err);
     auto deadline = Clock::now() + std::chrono::milliseconds(cfg.query_timeout_ms);
     while (!s.Exec("SET GLOBAL read_only = ON", &err)) {
       if (s.last_errno() != kErLockWaitTimeout || Clock::now() >= deadline) return Fail(err);
       std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
     }
   }
-  if (!KillClientSessions(&s, &killed, &not_killed, &err)) return Fail(err);
+  if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return Fail(err);
   std::string msg = node.name + ": read_only ON, " + std::to_string(killed) + " client sessions killed";
   if (!not_killed.empty()) msg += "; not all: " + not_killed;
-  return Done(msg);
+  StepOutcome out = Done(msg);
+  out.acks_cut = acks_cut;
+  return out;
 }
 
 StepOutcome PromoteNode(const Config& cfg, const NodeConfig& node, bool stop_replication, bool semi_sync,

@@ -34,6 +34,7 @@ struct StepOutcome {
   bool ok = false;
   std::string message;   // what was done, or why it failed ("db1: ...")
   bool diverged = false;  // Attach: refused because the node has diverged
+  int acks_cut = 0;       // Fence: sessions killed while their commit waited for an acknowledgement
 };
 
 // read_only ON, then the client sessions killed (replication and system

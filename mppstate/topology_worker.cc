@@ -10,6 +10,7 @@
 #include <set>
 #include <system_error>
 
+#include "mppstate/node_rewind.h"
 #include "mppstate/poller.h"
 
 namespace mpp {
@@ -85,6 +86,14 @@ bool SemiSyncOf(const Config& cfg, const std::string& pool) {
   return false;
 }
 
+// The nodes of pool but a and b.
+std::vector<NodeConfig> OthersOf(const Config& cfg, const PoolConfig& pool, int a, int b) {
+  std::vector<NodeConfig> out;
+  for (int n : pool.nodes)
+    if (n != a && n != b) out.push_back(cfg.nodes[static_cast<size_t>(n)]);
+  return out;
+}
+
 }  // namespace
 
 void TopologyWorker::Shared::Loop() {
@@ -124,6 +133,21 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
   const NodeConfig* target = FindNode(cfg, job.target);
   if (node == nullptr || target == nullptr) {
     r.outcome.message = "unknown node";
+    Report(r);
+    return;
+  }
+  if (job.kind == TopologyJob::kRewind) {
+    r.step = TopologyStepKind::kRewind;
+    r.why = "rewind " + job.node + " to what " + job.target + " has";
+    std::string refused = Refusal();
+    if (ActiveOf(job.pool) != job.target)
+      r.outcome = StepOutcome{false, "the ACTIVE of pool " + job.pool + " changed: try again", false};
+    else if (!refused.empty())
+      r.outcome = StepOutcome{false, refused, false};
+    else
+      r.outcome = RewindNode(cfg, *node, *target, OthersOf(cfg, cfg.pools[static_cast<size_t>(cfg.FindPool(job.pool))],
+                                                           cfg.FindNode(job.node), cfg.FindNode(job.target)),
+                             job.semi_sync, job.writer_semi, job.acks_cut);
     Report(r);
     return;
   }
@@ -184,9 +208,13 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
 
 void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<TopologyStep>& plan) {
   std::set<int> blocked;  // pools whose fence or promotion failed
+  // Nodes an attachment found diverged in a pool with rewind: their
+  // semi-sync stays as it is for the rewind to read (core/topology.cc).
+  std::set<int> to_rewind;
   for (const TopologyStep& step : plan) {
     if (Stopping()) return;
     if (blocked.count(step.pool)) continue;
+    if (step.kind == TopologyStepKind::kSemiSync && to_rewind.count(step.node)) continue;
     const PoolConfig& pool = cfg.pools[static_cast<size_t>(step.pool)];
     const NodeConfig& node = cfg.nodes[static_cast<size_t>(step.node)];
     // The decision may have moved since the plan was made.
@@ -237,7 +265,13 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
       case TopologyStepKind::kSemiSync:
         r.outcome = SetSemiSync(cfg, node, step.node == step.source, step.semi_replica, AttachWaitMs(cfg));
         break;
+      case TopologyStepKind::kRewind:
+        r.outcome = RewindNode(cfg, node, cfg.nodes[static_cast<size_t>(step.source)],
+                               OthersOf(cfg, pool, step.node, step.source), pool.semi_sync, step.writer_semi,
+                               step.acks_cut);
+        break;
     }
+    if (step.kind == TopologyStepKind::kAttach && r.outcome.diverged && pool.rewind) to_rewind.insert(step.node);
     bool gate = step.kind == TopologyStepKind::kFence || step.kind == TopologyStepKind::kPromote;
     if (gate && !r.outcome.ok) blocked.insert(step.pool);
     Report(r);

@@ -34,13 +34,16 @@
 namespace mpp {
 
 struct TopologyJob {
-  enum Kind { kSwitchover, kRejoin };
+  enum Kind { kSwitchover, kRejoin, kRewind };
   Kind kind = kSwitchover;
   uint64_t id = 0;  // set by Submit
   std::string pool;
-  std::string node;    // switchover: the old writer; rejoin: the node
-  std::string target;  // switchover: the new writer; rejoin: the ACTIVE to attach to
+  std::string node;    // switchover: the old writer; rejoin, rewind: the node
+  std::string target;  // switchover: the new writer; rejoin, rewind: the ACTIVE
   bool fence = false;  // switchover: the pool has manage_read_only
+  bool semi_sync = false;          // rewind: the pool's semi_sync
+  WriterSemiSyncSeen writer_semi;  // rewind: the node's semi-sync when it was last the writer
+  int64_t acks_cut = 0;            // rewind: its waits for an acknowledgement the fences cut off
 };
 
 struct TopologyReport {

@@ -21,7 +21,7 @@ TEST_CASE("ControlProtocol: a request line splits back into its words") {
 
 TEST_CASE("ControlProtocol: every request has a word of its own") {
   const std::vector<std::string> words = {kRequestStatus,  kRequestStatusJson, kRequestRecover, kRequestOffline,
-                                          kRequestOnline,  kRequestSwitchover, kRequestRejoin};
+                                          kRequestOnline,  kRequestSwitchover, kRequestRejoin, kRequestRewind};
   for (size_t i = 0; i < words.size(); ++i)
     for (size_t j = 0; j < i; ++j) CHECK(words[i] != words[j]);
   CHECK(FormatRequest({kRequestRejoin, "db1"}) == "rejoin db1\n");

@@ -509,6 +509,28 @@ TEST_CASE("Config: semi_sync is off unless set, and needs manage_replication") {
         std::vector<std::string>{"bad.ini:4: manage_replication: 'maybe' is not yes or no"});
 }
 
+TEST_CASE("Config: rewind is off unless set, and needs semi_sync") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(ReplicationText(kReplicationCredentials, "manage_replication = yes\nsemi_sync = yes"),
+                      "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.pools[0].rewind);
+  REQUIRE(ParseConfig(
+      ReplicationText(kReplicationCredentials, "manage_replication = yes\nsemi_sync = yes\nrewind = yes"),
+      "good.ini", &cfg, &errors));
+  CHECK(cfg.pools[0].rewind);
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = yes\nrewind = yes")) ==
+        std::vector<std::string>{"bad.ini:5: rewind = yes needs semi_sync = yes: only then was a commit no "
+                                 "survivor has never acknowledged"});
+  CHECK(Errors(ReplicationText(kReplicationCredentials, "manage_replication = yes\nsemi_sync = no\nrewind = yes")) ==
+        std::vector<std::string>{"bad.ini:6: rewind = yes needs semi_sync = yes: only then was a commit no "
+                                 "survivor has never acknowledged"});
+  // A bad semi_sync is reported once, not again through rewind.
+  CHECK(Errors(ReplicationText(kReplicationCredentials,
+                               "manage_replication = yes\nsemi_sync = maybe\nrewind = yes")) ==
+        std::vector<std::string>{"bad.ini:5: semi_sync: 'maybe' is not yes or no"});
+}
+
 TEST_CASE("Config: every replication error is reported together") {
   CHECK(Errors(ReplicationText("", "manage_read_only = no\nmanage_replication = yes\nrejoin = sometimes")) ==
         std::vector<std::string>{

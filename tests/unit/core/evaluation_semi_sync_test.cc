@@ -101,5 +101,74 @@ TEST_CASE("Evaluation/semi-sync: without semi_sync the eligible standby is promo
   CHECK(s.St("db2") == State::kActive);
 }
 
+// The writer's semi-sync as a poll reads it: on or off, its fallbacks,
+// and when the server started.
+SemiSync Working(bool on, uint64_t off_times, int64_t started_at_s) {
+  SemiSync out;
+  out.known = out.primary = out.after_sync = true;
+  out.status_known = true;
+  out.on = on;
+  out.off_times = off_times;
+  out.unacked = off_times + 10;
+  out.started_at_s = started_at_s;
+  out.flushed_after_s = 5;
+  return out;
+}
+
+TEST_CASE("Evaluation/semi-sync: the ACTIVE's semi-sync is remembered while its primary side is on") {
+  Sim s(PoolConfigText(3));
+  SemiSyncPool(s);
+  s.HealthyPool();
+  s.W("db1").semi = Working(true, 2, 1700000000);
+  s.W("db2").semi = Working(true, 9, 1700000100);  // a standby's is not a writer's
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  CHECK(s.N("db1").writer_semi.known);
+  CHECK(s.N("db1").writer_semi.off_times == 2);
+  CHECK(s.N("db1").writer_semi.started_at_s == 1700000000);
+  CHECK(s.N("db1").writer_semi.unacked == 12);
+  CHECK(s.N("db1").writer_semi.flushed_after_s == 5);
+  CHECK_FALSE(s.N("db2").writer_semi.known);
+  // Fallen back: what was seen while it was on stays, for a rewind to
+  // compare with.
+  s.W("db1").semi = Working(false, 3, 1700000000);
+  s.Round();
+  CHECK(s.N("db1").writer_semi.off_times == 2);
+  // On again: the count of this moment is the one a later tail is judged by.
+  s.W("db1").semi = Working(true, 3, 1700000000);
+  s.Round();
+  CHECK(s.N("db1").writer_semi.off_times == 3);
+  // Not polled: nothing is learned.
+  s.W("db1") = Sim::Failed();
+  s.Round();
+  CHECK(s.N("db1").writer_semi.off_times == 3);
+}
+
+TEST_CASE("Evaluation/semi-sync: the fences' cut acknowledgement waits are remembered with the writer's semi-sync") {
+  Sim s(PoolConfigText(3));
+  SemiSyncPool(s);
+  s.HealthyPool();
+  s.W("db1").semi = Working(true, 0, 1700000000);
+  RoundInput in;
+  in.now_ms = s.now_ms;
+  in.mono_ms = s.mono_ms;
+  in.polls = s.world;
+  in.topology.resize(s.cfg.nodes.size());
+  in.topology[static_cast<size_t>(s.Node("db1"))].acks_cut = 3;
+  s.ev = Evaluate(s.cfg, s.ev, in, &s.results);
+  REQUIRE(s.St("db1") == State::kActive);
+  CHECK(s.N("db1").acks_cut == 3);
+  CHECK(s.N("db1").writer_semi.acks_cut == 3);
+}
+
+TEST_CASE("Evaluation/semi-sync: without semi_sync nothing of the writer's semi-sync is remembered") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.W("db1").semi = Working(true, 2, 1700000000);
+  s.Round();
+  REQUIRE(s.St("db1") == State::kActive);
+  CHECK_FALSE(s.N("db1").writer_semi.known);
+}
+
 }  // namespace
 }  // namespace mpp

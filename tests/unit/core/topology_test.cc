@@ -100,6 +100,8 @@ TEST_CASE("Topology: the step names") {
   CHECK(std::string(TopologyStepName(TopologyStepKind::kAttach)) == "attach");
   CHECK(std::string(TopologyStepName(TopologyStepKind::kStartReplication)) == "start replication");
   CHECK(std::string(TopologyStepName(TopologyStepKind::kSemiSync)) == "semi-sync");
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kSever)) == "sever");
+  CHECK(std::string(TopologyStepName(TopologyStepKind::kRewind)) == "rewind");
 }
 
 TEST_CASE("Topology: a pool without manage_read_only is left alone") {
@@ -657,6 +659,50 @@ TEST_CASE("Topology: with semi_sync, an OFFLINE node only loses the primary side
   s.W("db3").semi = Semi(true, false);
   s.Round();
   CHECK(PlanText(s) == "semi-sync db3 -> db1 (primary off)");
+}
+
+// db3 diverged in a pool with semi_sync, its primary side still on (an
+// ex-writer's, say), and what the polls saw of it as the writer.
+void DivergedWithPrimary(Sim& s, bool rewind) {
+  SemiSyncElected(s);
+  for (PoolConfig& p : s.cfg.pools) p.rewind = rewind;
+  s.W("db3").semi = Semi(true, true);
+  s.Round();
+  NodeEval& ne = s.ev.nodes[static_cast<size_t>(s.Node("db3"))];
+  ne.diverged = "0-3-57 is not in db1's binlog";
+  ne.writer_semi.known = true;
+  ne.writer_semi.off_times = 4;
+  ne.writer_semi.started_at_s = 1700000000;
+  ne.acks_cut = 2;
+}
+
+TEST_CASE("Topology: with rewind, a diverged node gets a rewind with its semi-sync as the writer, and keeps its "
+          "primary side") {
+  Sim s(PoolConfigText(3));
+  DivergedWithPrimary(s, true);
+  // Switching the primary side off would count as a fallback to
+  // asynchronous, which the rewind reads.
+  CHECK(PlanText(s) == "rewind db3 -> db1");
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  const TopologyStep* rewind = FindStep(plan, TopologyStepKind::kRewind, s.Node("db3"));
+  REQUIRE(rewind != nullptr);
+  CHECK(rewind->writer_semi.known);
+  CHECK(rewind->writer_semi.off_times == 4);
+  CHECK(rewind->writer_semi.started_at_s == 1700000000);
+  CHECK(rewind->acks_cut == 2);
+  CHECK(Wanted(s, "db3") == "read_only; rewound, then attached to db1");
+  // Rewound: the attachment follows, and the semi-sync of a standby.
+  s.ev.nodes[static_cast<size_t>(s.Node("db3"))].diverged.clear();
+  s.W("db3").repl.configured = false;
+  s.Round();
+  CHECK(PlanText(s) == "attach db3 -> db1 (semi-sync); semi-sync db3 -> db1 (replica)");
+}
+
+TEST_CASE("Topology: without rewind, a diverged node is checked again and loses its primary side") {
+  Sim s(PoolConfigText(3));
+  DivergedWithPrimary(s, false);
+  CHECK(PlanText(s) == "attach db3 -> db1 (semi-sync); semi-sync db3 -> db1 (primary off)");
+  CHECK(Wanted(s, "db3") == "read_only; never attached: diverged");
 }
 
 TEST_CASE("Topology: without semi_sync the settings are left alone") {

@@ -1,0 +1,393 @@
+#include "mppstate/node_rewind.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/address_text.h"
+#include "core/binlog_tail.h"
+#include "mppstate/admin_session.h"
+#include "mppstate/node_holdings.h"
+#include "mppstate/state_writer.h"
+
+extern char** environ;
+
+namespace mpp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long mariadb-binlog or the client may take: a tail that semi-sync
+// held back is a few transactions.
+constexpr int64_t kToolTimeoutMs = 60000;
+// The server start times compared are Uptime seconds away from two clocks.
+constexpr int64_t kStartSlackS = 2;
+
+StepOutcome Fail(std::string message) { return StepOutcome{false, std::move(message), false}; }
+StepOutcome Done(std::string message) { return StepOutcome{true, std::move(message), false}; }
+
+std::string UtcStamp() {
+  time_t now = time(nullptr);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+// The first line of a file, at most 300 bytes: a tool's error.
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  if (line.size() > 300) line.resize(300);
+  return line;
+}
+
+// Runs argv[0] (found in PATH) with stdin from in_path ("" for /dev/null)
+// and stdout into out_path (created 0600), no shell, at most kToolTimeoutMs.
+// On failure *err holds the tool's first line of stderr.
+bool RunTool(const std::vector<std::string>& argv, const std::string& in_path, const std::string& out_path,
+             const std::string& err_path, std::string* err) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 0, in_path.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&files, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // The daemon's threads block the signals it reads from a signalfd.
+  sigset_t none, standard;
+  sigemptyset(&none);
+  sigemptyset(&standard);
+  for (int sig = 1; sig < 32; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaddset(&standard, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &standard);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, args[0], &files, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&files);
+  if (rc != 0) {
+    *err = argv[0] + ": cannot run: " + strerror(rc);
+    return false;
+  }
+  auto deadline = Clock::now() + std::chrono::milliseconds(kToolTimeoutMs);
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0) {
+      *err = argv[0] + ": " + strerror(errno);
+      return false;
+    }
+    if (Clock::now() >= deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      *err = argv[0] + ": no end after " + std::to_string(kToolTimeoutMs / 1000) + "s";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
+  std::string why = FirstLine(err_path);
+  *err = argv[0] + (WIFEXITED(status) ? " exited with " + std::to_string(WEXITSTATUS(status))
+                                      : std::string(" was killed by a signal")) +
+         (why.empty() ? "" : ": " + why);
+  return false;
+}
+
+// The options every tool gets: the login's option file first (the tools
+// require it there), then the node's address.
+std::vector<std::string> ToolArgs(const Config& cfg, const char* tool, const NodeConfig& node) {
+  const std::string& cnf = cfg.admin_credentials.empty() ? cfg.credentials : cfg.admin_credentials;
+  return {tool, "--defaults-extra-file=" + cnf, "--host=" + IpText(node.address),
+          "--port=" + std::to_string(node.address.port)};
+}
+
+// The semi-sync counters now, as the polls read them (SemiSync).
+bool ReadSemiSyncNow(Session* s, WriterSemiSyncSeen* now, std::string* err) {
+  Table t;
+  if (!s->Run("SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_no_times', "
+              "'Rpl_semi_sync_master_no_tx', 'Uptime', 'Uptime_since_flush_status')",
+              &t, err))
+    return false;
+  int64_t now_s = static_cast<int64_t>(time(nullptr));
+  int64_t uptime = 0, since_flush = 0;
+  int have = 0;
+  for (const auto& row : t.rows) {
+    if (row.size() < 2) continue;
+    char* end = nullptr;
+    unsigned long long v = strtoull(row[1].c_str(), &end, 10);
+    if (end == row[1].c_str() || *end != '\0') continue;
+    if (row[0] == "Rpl_semi_sync_master_no_times") now->off_times = v;
+    else if (row[0] == "Rpl_semi_sync_master_no_tx") now->unacked = v;
+    else if (row[0] == "Uptime") uptime = static_cast<int64_t>(v);
+    else if (row[0] == "Uptime_since_flush_status") since_flush = static_cast<int64_t>(v);
+    else continue;
+    ++have;
+  }
+  now->started_at_s = now_s - uptime;
+  now->flushed_after_s = uptime - since_flush;
+  if (have != 4) {
+    *err = s->name() + ": cannot read Rpl_semi_sync_master_no_times, Rpl_semi_sync_master_no_tx, Uptime and "
+                       "Uptime_since_flush_status";
+    return false;
+  }
+  return true;
+}
+
+bool Near(int64_t a, int64_t b) { return a <= b + kStartSlackS && a >= b - kStartSlackS; }
+
+// Why the node's tail may have been acknowledged to a client; "" when
+// semi-sync proves it was not. acks_cut: the waits its fences cut off by now.
+std::string WhyMaybeAcknowledged(Session* s, bool semi_sync, const WriterSemiSyncSeen& seen, int64_t acks_cut,
+                                 std::string* err) {
+  if (!semi_sync) return "semi_sync = no: its commits did not wait for a replica";
+  if (!seen.known) return "its semi-sync was never seen on while it was the writer";
+  WriterSemiSyncSeen now;
+  if (!ReadSemiSyncNow(s, &now, err)) return "";
+  if (!Near(now.started_at_s, seen.started_at_s))
+    return "it restarted since it was the writer: whether its semi-sync fell back to asynchronous then is unknown";
+  if (now.flushed_after_s != seen.flushed_after_s)
+    return "its status counters were flushed (FLUSH STATUS) since it was the writer: whether its semi-sync fell "
+           "back to asynchronous then is unknown";
+  if (now.off_times != seen.off_times)
+    return "its semi-sync fell back to asynchronous since it was last seen on (Rpl_semi_sync_master_no_times " +
+           std::to_string(seen.off_times) + " -> " + std::to_string(now.off_times) +
+           "): a commit only it has may have been acknowledged";
+  // A wait ended by KILL QUERY tells the client OK without an
+  // acknowledgement; one ended by a fence's KILL CONNECTION tells it the
+  // connection was lost. Only the latter may be undone.
+  uint64_t unacked = now.unacked - std::min(now.unacked, seen.unacked);
+  uint64_t cut = static_cast<uint64_t>(std::max<int64_t>(0, acks_cut - seen.acks_cut));
+  if (now.unacked < seen.unacked || unacked > cut)
+    return std::to_string(unacked) + " of its commits ended their wait for an acknowledgement without one, " +
+           std::to_string(cut) + " of them cut off by a fence: another (a KILL QUERY) may have been told it was "
+           "committed";
+  return "";
+}
+
+// The node's binlog from the newest file that starts with only GTIDs the
+// writer has, through the end. *none: no such file (purged).
+bool ReadTail(Session* s, const std::vector<Gtid>& writer_state, std::vector<BinlogEvent>* out, bool* none,
+              std::string* err) {
+  Table logs;
+  if (!s->Run("SHOW BINARY LOGS", &logs, err)) return false;
+  std::vector<std::string> files;
+  for (size_t i = 0; i < logs.rows.size(); ++i) files.push_back(logs.Get(i, {"Log_name"}));
+  *none = true;
+  size_t start = files.size();
+  while (start > 0) {
+    --start;
+    Table head;
+    if (!s->Run("SHOW BINLOG EVENTS IN " + s->Quote(files[start]) + " LIMIT 4", &head, err)) return false;
+    std::string list;
+    for (size_t i = 0; i < head.rows.size(); ++i)
+      if (head.Get(i, {"Event_type"}) == "Gtid_list") list = head.Get(i, {"Info"});
+    std::vector<Gtid> at_start;
+    if (list.size() < 2 || !ParseGtidList(list.substr(1, list.size() - 2), &at_start)) continue;
+    if (WhyDiverged(at_start, writer_state, "").empty()) {
+      *none = false;
+      break;
+    }
+  }
+  if (*none) return true;
+  out->clear();
+  for (size_t f = start; f < files.size(); ++f) {
+    Table t;
+    if (!s->Run("SHOW BINLOG EVENTS IN " + s->Quote(files[f]), &t, err)) return false;
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      BinlogEvent e;
+      e.file = t.Get(i, {"Log_name"});
+      e.pos = strtoull(t.Get(i, {"Pos"}).c_str(), nullptr, 10);
+      e.type = t.Get(i, {"Event_type"});
+      e.info = t.Get(i, {"Info"});
+      out->push_back(std::move(e));
+    }
+  }
+  return true;
+}
+
+// The record of a rewind under way, in data_dir, written before the undo
+// and removed after the binlog restarted: "saved PATH", "state GTIDS",
+// "pos GTIDS" lines.
+struct Pending {
+  std::string saved, state, pos;
+};
+
+bool ReadPending(const std::string& path, Pending* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t sp = line.find(' ');
+    std::string key = line.substr(0, sp), value = sp == std::string::npos ? "" : line.substr(sp + 1);
+    if (key == "saved") out->saved = value;
+    else if (key == "state") out->state = value;
+    else if (key == "pos") out->pos = value;
+  }
+  return true;
+}
+
+// RESET MASTER, then the binlog state and the replication position of the
+// fork, on a session that waits as long as the tools may: RESET MASTER can
+// outlast the query timeout on a busy server. (gtid_slave_pos cannot go
+// first: with gtid_strict_mode a binlog holding more refuses it.)
+bool RestartBinlog(const Config& cfg, const NodeConfig& node, const Pending& p, std::string* err) {
+  Session reset(node);
+  return reset.Open(cfg, MysqlTimeoutSeconds(kToolTimeoutMs), err) && reset.Exec("RESET MASTER", err) &&
+         reset.Exec("SET GLOBAL gtid_binlog_state = " + reset.Quote(p.state), err) &&
+         reset.Exec("SET GLOBAL gtid_slave_pos = " + reset.Quote(p.pos), err);
+}
+
+std::string GtidsText(const std::vector<Gtid>& list) {
+  std::string out;
+  for (size_t i = 0; i < list.size() && i < 5; ++i) out += (i ? ", " : "") + GtidText(list[i]);
+  if (list.size() > 5) out += ", ... " + GtidText(list.back());
+  return out;
+}
+
+}  // namespace
+
+std::string RewindPendingPath(const Config& cfg, const NodeConfig& node) {
+  return cfg.data_dir + "/rewind-" + node.name + ".pending";
+}
+
+StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConfig& writer,
+                       const std::vector<NodeConfig>& others, bool semi_sync, const WriterSemiSyncSeen& seen,
+                       int64_t acks_cut) {
+  std::string err, why;
+  Session w(writer);
+  if (!w.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  Session s(node);
+  if (!s.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
+  if (!s.maria() || !w.maria()) return Fail(node.name + ": a rewind needs MariaDB on both " + node.name + " and " +
+                                            writer.name);
+  Holdings h;
+  if (!ReadHoldings(&s, &h, &err) || !Divergence(&w, node.name, h, &why, &err)) return Fail(err);
+  std::string pending_path = RewindPendingPath(cfg, node);
+  Pending pending;
+  bool cut_off = ReadPending(pending_path, &pending);
+  if (why.empty() && !cut_off)
+    return Done(node.name + ": holds nothing " + writer.name + " lacks: nothing to rewind");
+  auto refuse = [&](const std::string& reason) { return StepOutcome{false, why + " (rewind refused: " + reason + ")", true}; };
+  if (!h.read_only) return Fail(node.name + ": writable, not rewound before it is fenced");
+  Table t;
+  if (!s.Run(s.ShowStatus(), &t, &err)) return Fail(err);
+  std::string source = t.rows.empty() ? "" : t.Get(0, {"Master_Host"}) + ":" + t.Get(0, {"Master_Port"});
+  if (cut_off) {
+    // A rewind cut off (mppstate stopped, a lost connection) is finished
+    // only where it stopped after RESET MASTER; anywhere else its undo may
+    // have been applied, and must never be applied twice.
+    std::vector<Gtid> recorded, state;
+    Table st;
+    bool reset_done = t.rows.empty() && s.Run("SELECT @@gtid_binlog_state", &st, &err) &&
+                      ParseGtidList(st.First(), &state) && ParseGtidList(pending.state, &recorded) &&
+                      (state.empty() || GtidListText(state) == GtidListText(recorded));
+    if (!reset_done)
+      return Fail(node.name + ": a rewind of it was cut off after it saved " + pending.saved +
+                  "; whether its undo was applied is unknown: compare the rows with that file, then remove " +
+                  pending_path);
+    if (!RestartBinlog(cfg, node, pending, &err))
+      return Fail(node.name + ": finishing the rewind cut off after " + pending.saved + ": " + err);
+    unlink(pending_path.c_str());
+    return Done(node.name + ": the rewind cut off after " + pending.saved + " is finished; its binlog restarts at " +
+                (pending.state.empty() ? "nothing" : pending.state));
+  }
+  if (!source.empty())
+    return refuse("it replicates from " + source + ": only a node that replicates from nobody is rewound");
+  // A replica that received the tail may have acknowledged it: the tail is
+  // then a commit a client was told of, on that replica alone.
+  for (const NodeConfig& other : others) {
+    Session o(other);
+    Holdings oh;
+    std::string owhy;
+    if (!o.Open(cfg, QuerySeconds(cfg), &err) || !ReadHoldings(&o, &oh, &err) ||
+        !Divergence(&w, other.name, oh, &owhy, &err))
+      return refuse(other.name + " cannot be checked (" + err + "): it may have acknowledged what " + node.name +
+                    " has");
+    if (!owhy.empty()) return refuse(other.name + " holds what " + writer.name + " lacks too: it may have acknowledged it");
+  }
+  err.clear();
+  std::string maybe = WhyMaybeAcknowledged(&s, semi_sync, seen, acks_cut, &err);
+  if (!err.empty()) return Fail(err);
+  if (!maybe.empty()) return refuse(maybe);
+  if (!s.Run("SELECT @@binlog_row_image", &t, &err)) return Fail(err);
+  if (t.First() != "FULL") return refuse("binlog_row_image is " + t.First() + ": only full row images can be undone");
+
+  std::vector<Gtid> writer_state;
+  if (!ReadBinlogState(&w, &writer_state, &err)) return Fail(err);
+  std::vector<BinlogEvent> events;
+  bool none = false;
+  if (!ReadTail(&s, writer_state, &events, &none, &err)) return Fail(err);
+  if (none) return refuse("no binlog file of " + node.name + " starts before the fork: they were purged");
+  RewindTail tail = FindRewindTail(events, writer_state, writer.name);
+  if (!tail.refused.empty()) return refuse(tail.refused);
+  if (tail.extra.empty())
+    return refuse("what " + writer.name + " lacks is not in " + node.name + "'s binlog (received, not applied)");
+
+  // The undone transactions are kept, replayable, before anything changes.
+  std::string base = cfg.data_dir + "/rewind-" + node.name + "-" + UtcStamp();
+  std::string saved = base + ".sql", undo = base + "-undo.sql", errors = base + ".err";
+  std::vector<std::string> dump = ToolArgs(cfg, "mariadb-binlog", node);
+  dump.insert(dump.end(), {"--read-from-remote-server", "--start-position=" + std::to_string(tail.start_pos),
+                           "--to-last-log", tail.start_file});
+  // A failed attempt leaves nothing behind: it is retried every round.
+  auto discard = [&] {
+    unlink(saved.c_str());
+    unlink(undo.c_str());
+    unlink(errors.c_str());
+  };
+  if (!RunTool(dump, "", saved, errors, &err)) {
+    discard();
+    return Fail(node.name + ": saving the tail: " + err);
+  }
+  std::vector<std::string> inverse = dump;
+  inverse.insert(inverse.begin() + 4, {"--flashback", "--disable-log-bin"});
+  if (!RunTool(inverse, "", undo, errors, &err)) {
+    discard();
+    return Fail(node.name + ": inverting the tail: " + err);
+  }
+  // From here on, a cut-off rewind is known: the undo and the restart of
+  // the binlog cannot be one transaction.
+  pending = Pending{saved, GtidListText(tail.state_at_fork), GtidListText(tail.pos_at_fork)};
+  if (!WriteFileDurable(pending_path, "saved " + pending.saved + "\nstate " + pending.state + "\npos " + pending.pos + "\n",
+                        0600, &err))
+    return Fail(node.name + ": " + err);
+  std::vector<std::string> apply = ToolArgs(cfg, "mariadb", node);
+  apply.push_back("--batch");
+  if (!RunTool(apply, undo, errors + ".out", errors, &err))
+    return Fail(node.name + ": applying the inverse (" + undo + "): " + err);
+  unlink((errors + ".out").c_str());
+  unlink(errors.c_str());
+
+  // Its binlog restarts where it forked: what it had since is undone, and
+  // what it shared is in the writer's, which it replicates from next.
+  const std::string& state = pending.state;
+  if (!RestartBinlog(cfg, node, pending, &err))
+    return Fail(node.name + ": undone, but its binlog was not restarted at " + state + ": " + err);
+  unlink(pending_path.c_str());
+  return Done(node.name + ": rewound " + std::to_string(tail.extra.size()) + " transaction" +
+              (tail.extra.size() == 1 ? "" : "s") + " " + writer.name + " lacks (" + GtidsText(tail.extra) +
+              "), saved in " + saved + "; its binlog restarts at " + (state.empty() ? "nothing" : state));
+}
+
+}  // namespace mpp

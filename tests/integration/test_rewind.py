@@ -1,0 +1,391 @@
+"""A fenced ex-writer whose binlog ends in commits no survivor has is rewound
+and rejoins by itself with rewind = yes, when semi-sync proves that no
+client was told of them (doc/replication.md, "Rewind"); a tail it cannot
+prove unacknowledged, or cannot invert, is refused with the reason, and the
+node stays FAIL "diverged" with nothing changed. On real MariaDB: the tail
+is made by db1 while its replicas receive nothing and mppstate is stopped,
+then db1 hangs, mppstate fails over to db2, and db1 resumes."""
+
+import copy
+import glob
+import os
+import signal
+import stat
+import threading
+import time
+
+import pytest
+
+from mariadb_cluster import ClusterError
+from daemonlib import actives
+from replication_lib import Writer, global_status as status, managed, until
+
+REWIND = {"global": {"connect_timeout": "1s"},
+          "pool main": {"semi_sync": "yes", "rewind": "yes", "election_timeout": "1s"}}
+
+
+def config(c):
+    cfg = managed(c, rejoin="auto", interval="250ms", extra=copy.deepcopy(REWIND))
+    # What a rewind needs beyond fencing and re-pointing (mppstate/node_rewind.h).
+    c.sql(1, "GRANT BINLOG MONITOR, REPLICATION SLAVE, BINLOG REPLAY, BINLOG ADMIN ON *.* "
+             "TO 'mppadmin'@'127.0.0.1'")
+    c.wait_replicated()
+    return cfg
+
+
+def rows(c, i):
+    return {r["v"] for r in c.sql_dicts(i, "SELECT v FROM mpptest.t")}
+
+
+def start(cluster, mppstate):
+    c = cluster()
+    m = mppstate(c, config(c))
+    m.wait(lambda s: [n["state"] for n in s["nodes"].values()] == ["ACTIVE", "STANDBY", "STANDBY"],
+           what="db1 ACTIVE, db2 and db3 STANDBY")
+    until(lambda: status(c, 1, "Rpl_semi_sync_master_clients") == 2, 20, "db2 and db3 acknowledging")
+    c.write(1, "before")
+    c.wait_replicated()
+    # A rewind needs mppstate to have seen db1's semi-sync on: three rounds,
+    # each with a poll of db1.
+    seq = m.state()["seq"]
+    m.wait(lambda s: s["seq"] >= seq + 3, what="three rounds with semi-sync on")
+    return c, m
+
+
+class Waiting:
+    """A statement run on db1 in a thread whose commit waits for an
+    acknowledgement no replica sends (db1's replicas receive nothing)."""
+
+    def __init__(self, c, statement):
+        self.got = {}
+        self.thread = threading.Thread(target=self._run, args=(c, statement))
+        self.thread.start()
+        until(lambda: c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE "
+                               "'Waiting for semi-sync ACK%'"), 10, "the commit waiting for an acknowledgement")
+
+    def _run(self, c, statement):
+        try:
+            self.got["rows"] = c.sql(1, statement)
+        except ClusterError as e:
+            self.got["error"] = str(e)
+
+    def client_told(self):
+        self.thread.join(timeout=30)
+        return self.got
+
+
+def commit_unacknowledged(c, statement):
+    """Leaves statement's commit waiting on db1 for an acknowledgement: the
+    fence kills its session there, once db1 resumes after the failover. It
+    is committed on db1 alone, and its client is told the connection was
+    lost, not OK."""
+    return Waiting(c, statement)
+
+
+def commit_after_fallback(c, statement):
+    """Runs statement on db1 with a semi-sync timeout of 0.3 s: no replica
+    acknowledges, semi-sync falls back to asynchronous, and the client is
+    told the commit succeeded."""
+    c.sql(1, "SET GLOBAL rpl_semi_sync_master_timeout = 300")
+    c.sql(1, statement)
+    assert status(c, 1, "Rpl_semi_sync_master_no_times") >= 1
+
+
+def diverge_db1(c, m, make_tail):
+    """db1, the writer, gets a tail its replicas never received (make_tail),
+    then hangs; mppstate fails over to db2, and fences db1 as it resumes.
+    Returns what make_tail returned."""
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        for i in (2, 3):
+            c.sql(i, "STOP SLAVE IO_THREAD")
+        tail = make_tail(c)
+        c.sigstop(1)
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    try:
+        m.wait_active("db2", timeout=30)
+    finally:
+        c.sigcont(1)
+    return tail
+
+
+def saved_tails(m):
+    return [p for p in glob.glob(os.path.join(m.data_dir, "rewind-db1-*.sql")) if not p.endswith("-undo.sql")]
+
+
+def refused(m, words):
+    s = m.wait(lambda s: "rewind refused" in s["nodes"]["db1"]["reason"], timeout=30, what="the refusal")
+    reason = s["nodes"]["db1"]["reason"]
+    assert s["nodes"]["db1"]["state"] == "FAIL" and reason.startswith("diverged: "), reason
+    assert words in reason, reason
+    assert saved_tails(m) == [], "a refused rewind saved a tail"
+    return reason
+
+
+@pytest.mark.timeout(180)
+def test_an_unacknowledged_tail_is_rewound_and_the_ex_writer_rejoins(cluster, mppstate, log):
+    c, m = start(cluster, mppstate)
+    waiting = diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    assert "error" in waiting.client_told(), "the client was told its commit succeeded"
+    s = m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
+    log("db1: %s" % s["nodes"]["db1"])
+    c.write(2, "after")
+    c.wait_replicated(primary=2)
+    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+    text = m.log()
+    assert "topology main: rewind db1: db1: rewound 1 transaction db2 lacks" in text, text[-3000:]
+    [saved] = saved_tails(m)
+    assert saved in text
+    assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
+    with open(saved, errors="replace") as f:
+        assert "VALUES ('tail')" in f.read(), "the saved tail lacks the undone insert"
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_is_refused_for_ddl(cluster, mppstate):
+    c, m = start(cluster, mppstate)
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "CREATE TABLE mpptest.extra (id INT PRIMARY KEY)"))
+    refused(m, "is DDL")
+    assert c.sql(1, "SHOW TABLES FROM mpptest LIKE 'extra'") == [["extra"]], "the refused rewind changed db1"
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_is_refused_for_statement_format(cluster, mppstate):
+    c, m = start(cluster, mppstate)
+    diverge_db1(c, m, lambda c: commit_unacknowledged(
+        c, "SET SESSION binlog_format = STATEMENT;\nINSERT INTO mpptest.t (v) VALUES ('statement')"))
+    refused(m, "statement format")
+    assert "statement" in rows(c, 1)
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_is_refused_after_semi_sync_fell_back_to_asynchronous(cluster, mppstate):
+    # The client was told this commit succeeded: undoing it would lose it.
+    c, m = start(cluster, mppstate)
+    diverge_db1(c, m, lambda c: commit_after_fallback(c, "INSERT INTO mpptest.t (v) VALUES ('acked')"))
+    refused(m, "fell back to asynchronous")
+    assert "acked" in rows(c, 1)
+
+
+@pytest.mark.timeout(120)
+def test_mppctl_rewind_of_a_node_that_has_not_diverged_changes_nothing(cluster, mppstate):
+    c, m = start(cluster, mppstate)
+    before = c.value(3, "@@gtid_binlog_state"), c.value(3, "@@gtid_slave_pos")
+    r = m.mppctl("rewind", "db3")
+    assert "db3: holds nothing db1 lacks: nothing to rewind" in r.stdout, r.stdout
+    time.sleep(0.5)
+    assert (c.value(3, "@@gtid_binlog_state"), c.value(3, "@@gtid_slave_pos")) == before
+    assert m.state()["nodes"]["db3"]["state"] == "STANDBY"
+    assert saved_tails(m) == []
+    r = m.mppctl("rewind", "db1", check=False)
+    assert r.returncode == 1 and "db1 is the ACTIVE: nothing to rewind" in r.stderr, r
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_attached(cluster, mppstate):
+    # Found by the hang campaign: a RESET MASTER that outlasted the query
+    # timeout left the node's binlog empty and its replication position
+    # stale; the next round attached it from there, and it replayed what it
+    # had (duplicate key). A rewind under way is recorded in data_dir, and a
+    # node with such a record is finished first, never attached as it is.
+    c, m = start(cluster, mppstate)
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        c.sql(3, "STOP SLAVE;\nRESET SLAVE ALL")
+        state, pos = c.value(3, "@@gtid_binlog_state"), c.value(3, "@@gtid_slave_pos")
+        saved = os.path.join(m.data_dir, "rewind-db3-20261207T000000Z.sql")
+        pending = os.path.join(m.data_dir, "rewind-db3.pending")
+        with open(pending, "w") as f:
+            f.write("saved %s\nstate %s\npos %s\n" % (saved, state, pos))
+        # Cut off here: the binlog reset, the position an older one.
+        c.sql(3, "RESET MASTER;\nSET GLOBAL gtid_slave_pos = ''")
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY" and not os.path.exists(pending), timeout=30,
+           what="db3 finished, attached, STANDBY")
+    c.write(1, "after")
+    c.wait_replicated()
+    assert rows(c, 3) == {"before", "after"}
+    assert c.slave_status(3)["Last_SQL_Errno"] == "0"
+    text = m.log()
+    assert "db3: the rewind cut off after %s is finished" % saved in text, text[-3000:]
+
+
+def rewound_or_refused(m):
+    return m.wait(lambda s: ": rewound " in m.log() or "rewind refused" in s["nodes"]["db1"]["reason"], timeout=40,
+                  what="db1 rewound or refused")
+
+
+@pytest.mark.timeout(240)
+def test_no_rewind_while_a_replica_that_may_have_acknowledged_the_tail_is_unreachable(cluster, mppstate):
+    # Found in review: db3 alone received and acknowledged a commit; db3 and
+    # db1 hung, the failover went to db2 without db3 ("unreachable"), and
+    # db1 was rewound: the acknowledged commit was then on db3 alone, which
+    # still replicated from db1. Every other node must answer and hold
+    # nothing the new writer lacks.
+    c, m = start(cluster, mppstate)
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        c.sql(2, "STOP SLAVE IO_THREAD")
+        c.write(1, "acked-by-db3")  # db3 acknowledges it: the client gets its OK
+        until(lambda: "acked-by-db3" in rows(c, 3), 10, "db3 applying it")
+        c.sigstop(3)
+        c.sigstop(1)
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    try:
+        m.wait_active("db2", timeout=60)
+    finally:
+        c.sigcont(1)
+    try:
+        m.wait(lambda s: "rewind refused: db3 cannot be checked" in s["nodes"]["db1"]["reason"], timeout=40,
+               what="the rewind refused while db3 does not answer")
+    finally:
+        c.sigcont(3)
+    m.wait(lambda s: "rewind refused: db3 holds what db2 lacks too" in s["nodes"]["db1"]["reason"], timeout=40,
+           what="the rewind refused while db3 holds the commit")
+    assert ": rewound " not in m.log()
+    assert "acked-by-db3" in rows(c, 1) and "acked-by-db3" in rows(c, 3)
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_is_refused_after_a_kill_query_ended_a_commit_s_wait(cluster, mppstate):
+    # Found in review: KILL QUERY of a session waiting for its
+    # acknowledgement tells the client OK, and semi-sync stays on; only
+    # Rpl_semi_sync_master_no_tx counts it. A fence's KILL CONNECTION counts
+    # there too, but its client is told the connection was lost: the fences
+    # count the waits they cut off, and only those may be undone.
+    c, m = start(cluster, mppstate)
+    got = {}
+
+    def tail(c):
+        t = threading.Thread(target=lambda: got.update(rows=c.sql(1, "INSERT INTO mpptest.t (v) VALUES ('ok')")))
+        t.start()
+        waiting = "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'"
+        until(lambda: c.sql(1, waiting), 10, "the commit waiting for an acknowledgement")
+        for (session,) in c.sql(1, waiting):
+            c.sql(1, "KILL QUERY %s" % session)
+        t.join(timeout=30)
+
+    diverge_db1(c, m, tail)
+    assert got == {"rows": []}, "the client was not told OK: %r" % got
+    refused(m, "ended their wait for an acknowledgement without one, 0 of them cut off by a fence")
+    assert "ok" in rows(c, 1)
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_is_refused_after_flush_status_hid_a_fallback(cluster, mppstate):
+    # Found in review: FLUSH LOCAL STATUS (mysqladmin flush-status) sets
+    # Rpl_semi_sync_master_no_times back to 0 after a fallback.
+    c, m = start(cluster, mppstate)
+
+    def tail(c):
+        commit_after_fallback(c, "INSERT INTO mpptest.t (v) VALUES ('acked')")
+        c.sql(1, "FLUSH LOCAL STATUS")
+        assert status(c, 1, "Rpl_semi_sync_master_no_times") == 0
+
+    diverge_db1(c, m, tail)
+    refused(m, "its status counters were flushed")
+    assert "acked" in rows(c, 1)
+
+
+@pytest.mark.timeout(180)
+def test_a_stale_rewind_record_never_resets_a_running_replica(cluster, mppstate):
+    # Found in review: a record of a rewind cut off long ago made `mppctl
+    # rewind` reset the binlog of db3, a running replica, to the record's
+    # state.
+    c, m = start(cluster, mppstate)
+    state, pos = c.value(3, "@@gtid_binlog_state"), c.value(3, "@@gtid_slave_pos")
+    c.write(1, "later")
+    c.wait_replicated()
+    pending = os.path.join(m.data_dir, "rewind-db3.pending")
+    with open(pending, "w") as f:
+        f.write("saved %s\nstate %s\npos %s\n" % (os.path.join(m.data_dir, "rewind-db3-old.sql"), state, pos))
+    before = c.value(3, "@@gtid_binlog_state"), c.sql(3, "SHOW BINARY LOGS")
+    r = m.mppctl("rewind", "db3", check=False)
+    assert r.returncode == 1 and "whether its undo was applied is unknown" in r.stderr, r
+    assert (c.value(3, "@@gtid_binlog_state"), c.sql(3, "SHOW BINARY LOGS")) == before
+    assert os.path.exists(pending)
+
+
+@pytest.mark.timeout(180)
+def test_a_failing_rewind_leaves_nothing_behind_in_data_dir(cluster, mppstate):
+    # Found in review: every round's retry of a rewind whose mariadb-binlog
+    # failed left an empty saved file and an error file.
+    c, m = start(cluster, mppstate)
+    c.sql(1, "REVOKE REPLICATION SLAVE ON *.* FROM 'mppadmin'@'127.0.0.1'")
+    c.wait_replicated()
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    m.wait(lambda s: "saving the tail" in m.log(), timeout=30, what="a failed save")
+    rounds_pass(m, 8)
+    assert [f for f in os.listdir(m.data_dir) if f.startswith("rewind-")] == []
+    assert "tail" in rows(c, 1)
+
+
+def rounds_pass(m, n=3):
+    seq = m.state()["seq"]
+    m.wait(lambda s: s["seq"] >= seq + n, what="%d rounds" % n)
+
+
+def everyone_back(s):
+    return sorted(n["state"] for n in s["nodes"].values()) == ["ACTIVE", "STANDBY", "STANDBY"]
+
+
+def settled(c, m, what, timeout=30, rounds=8):
+    """Waits until every node is ACTIVE or STANDBY, the ACTIVE's two standbys
+    acknowledge its commits, and so it stays for `rounds` rounds: a hang's
+    failover can come a moment after the writer resumed. Returns the
+    ACTIVE's number."""
+    deadline = time.monotonic() + timeout
+    start = None
+    while time.monotonic() < deadline:
+        s = m.state()
+        ok = s is not None and everyone_back(s)
+        writer = int(actives(s)[0][2:]) if ok else None
+        if ok:
+            try:
+                ok = status(c, writer, "Rpl_semi_sync_master_clients") == 2
+            except Exception:
+                ok = False
+        if not ok or (start is not None and start[0] != writer):
+            start = None
+        elif start is None:
+            start = (writer, s["seq"])
+        elif s["seq"] >= start[1] + rounds:
+            return writer
+        time.sleep(0.05)
+    raise AssertionError("timed out after %ss waiting for %s; last state: %s\nlog:\n%s"
+                         % (timeout, what, s and s["nodes"], m.log()[-3000:]))
+
+
+@pytest.mark.timeout(900)
+def test_a_writer_that_hangs_and_resumes_costs_no_acknowledged_commit_and_no_standby(cluster, mppstate, log):
+    # The issue's campaign: the writer hangs for 0.5, 1.5 and 3 s, five times
+    # each, under a client writing through the ACTIVE with a login without
+    # SUPER. Every acknowledged commit is on the final writer, and after each
+    # hang every node is ACTIVE or STANDBY again within 30 s: an ex-writer
+    # with a tail is rewound and rejoins.
+    c, m = start(cluster, mppstate)
+    with Writer(c, m.state_path) as w:
+        writer = settled(c, m, "the pool before the first hang")
+        for k, seconds in enumerate([0.5, 1.5, 3.0] * 5):
+            acked = len(w.acked)
+            until(lambda: len(w.acked) >= acked + 10, 30, "writes through db%d" % writer)
+            c.sigstop(writer)
+            time.sleep(seconds)
+            c.sigcont(writer)
+            hung = writer
+            writer = settled(c, m, "every node ACTIVE or STANDBY after a %.1f s hang of db%d" % (seconds, hung))
+            log("hang %d of db%d for %.1f s: ACTIVE db%d, %d acknowledged" % (k, hung, seconds, writer,
+                                                                           len(w.acked)))
+        acked = len(w.acked)
+        until(lambda: len(w.acked) >= acked + 10, 30, "writes after the last hang")
+    writer = int(actives(m.state())[0][2:])
+    have = rows(c, writer)
+    lost = [v for v in w.acked if v not in have]
+    assert lost == [], "acknowledged commits missing on db%d: %r\n%s" % (writer, lost[:10], m.log()[-4000:])
+    log("%d acknowledged commits, none lost; %d rewinds: %s" % (
+        len(w.acked), m.log().count(": rewound "), ", ".join(os.path.basename(p) for p in
+                                                             glob.glob(os.path.join(m.data_dir, "rewind-*.sql"))
+                                                             if not p.endswith("-undo.sql"))))
