@@ -111,6 +111,13 @@ std::string WhyNotRows(const std::vector<BinlogEvent>& events, size_t begin, siz
   return "";
 }
 
+// "table_id: 33 (mpptest.t)" -> "mpptest.t".
+std::string TableMapName(const std::string& info) {
+  size_t open = info.rfind('(');
+  if (open == std::string::npos || info.empty() || info.back() != ')') return "";
+  return info.substr(open + 1, info.size() - open - 2);
+}
+
 struct Transaction {
   size_t at = 0;  // its Gtid event
   Gtid gtid;
@@ -192,8 +199,23 @@ RewindTail FindRewindTail(const std::vector<BinlogEvent>& events, const std::vec
     size_t end = k + 1 < txns.size() ? txns[k + 1].at : events.size();
     out.refused = WhyNotRows(events, txns[k].at, end, txns[k].gtid);
     if (!out.refused.empty()) return out;
+    for (size_t i = txns[k].at; i < end; ++i) {
+      if (events[i].type != "Table_map") continue;
+      std::string table = TableMapName(events[i].info);
+      bool seen = false;
+      for (const std::string& t : out.tables) seen = seen || t == table;
+      if (!table.empty() && !seen) out.tables.push_back(table);
+    }
   }
   return out;
+}
+
+std::string WhyNotOwnTail(const RewindTail& tail, uint32_t server_id, const std::string& node_name) {
+  for (const Gtid& g : tail.extra)
+    if (g.server_id != server_id)
+      return GtidText(g) + " came from server " + std::to_string(g.server_id) + ": " + node_name +
+             " received it as a replica, and may have acknowledged it";
+  return "";
 }
 
 }  // namespace mpp

@@ -67,11 +67,20 @@ struct RewindTail {
   // first extra; for a domain with none after the Gtid_list, that list's
   // entry of the domain with the highest seq (the later listed on a tie).
   std::vector<Gtid> pos_at_fork;
+  // The tables the extra transactions change, as their Table_map events
+  // name them ("db.table"), each once, in binlog order.
+  std::vector<std::string> tables;
 };
 
 // events: the node's binlog as above; writer_state: the new writer's
 // gtid_binlog_state; writer_name names it in the refusals ("db2").
 RewindTail FindRewindTail(const std::vector<BinlogEvent>& events, const std::vector<Gtid>& writer_state,
                           const std::string& writer_name);
+
+// Why the extra transactions of `tail` are not all the node's own, "" if
+// they are: its semi-sync proves only that no client was told of what it
+// committed as a writer; one from another server (server_id) it received
+// as a replica, and may have acknowledged.
+std::string WhyNotOwnTail(const RewindTail& tail, uint32_t server_id, const std::string& node_name);
 
 }  // namespace mpp

@@ -190,7 +190,7 @@ class PoolRound {
   void SetState(int n, State s, TransitionCause cause, const std::string& why);
   void Elect();
   void ElectInPlaceOf(int old, const std::string& old_what);
-  std::string WhyNotEligibleInPlaceOf(int node, int old);
+  std::string WhyNotEligibleInPlaceOf(int node, int old, bool may_wait);
   void Choose(int n, TransitionCause cause, const std::string& why);
   void FindErrant(int active);
   void RecordWriterSemiSync(int active);
@@ -316,7 +316,9 @@ void PoolRound::Elect() {
 // an election: a failover's rules, where "lag before the trouble" is the
 // last lag seen while both replication threads ran, and is waived when the
 // writer was already gone when mppstate started (nothing else is known).
-std::string PoolRound::WhyNotEligibleInPlaceOf(int node, int old) {
+// may_wait: a relay log not applied yet is no refusal (semi_sync waits for
+// the node that received the most to apply it).
+std::string PoolRound::WhyNotEligibleInPlaceOf(int node, int old, bool may_wait) {
   const NodeEval& n = Node(node);
   const ReplicationStatus& r = n.last.repl;
   if (old >= 0) {
@@ -326,7 +328,7 @@ std::string PoolRound::WhyNotEligibleInPlaceOf(int node, int old) {
   if (r.configured) {
     if (!r.sql_running) return "SQL thread stopped";
     if (r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
-    if (!r.relay_applied) return "relay log not applied yet";
+    if (!r.relay_applied && !may_wait) return "relay log not applied yet";
   }
   int64_t lag = n.lag_before_trouble >= 0 ? n.lag_before_trouble : TrustedLag(n.last);
   if (lag >= 0 && lag * 1000 > pool_.max_promote_lag_ms)
@@ -336,20 +338,50 @@ std::string PoolRound::WhyNotEligibleInPlaceOf(int node, int old) {
 
 // An election where the writer the pool had (old; -1: none known) is not
 // usable: the eligible node that received the most, then priority order;
-// old, a node of the pool, is demoted as a failover would.
+// old, a node of the pool, is demoted as a failover would. As at a
+// failover, old's replicas first stop receiving from it (it may be hung,
+// not dead), and with semi_sync only the one that received the most of it
+// may replace it.
 void PoolRound::ElectInPlaceOf(int old, const std::string& old_what) {
+  std::string not_severed;
+  if (old >= 0 && Sever(old, &not_severed)) return;
   int best = -1;
   bool any_replica = false;
   std::string refusals;
   for (int n : pool_.nodes) {
     if (n == old || !IsCandidateForElection(Node(n), pool_)) continue;
     any_replica = any_replica || Node(n).last.repl.configured;
-    std::string no = WhyNotEligibleInPlaceOf(n, old);
+    std::string no = WhyNotEligibleInPlaceOf(n, old, false);
     if (!no.empty()) {
       refusals += (refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
       continue;
     }
     if (best < 0 || ComparePositions(Node(n).last.repl.received, Node(best).last.repl.received) == 1) best = n;
+  }
+  if (old >= 0 && pool_.semi_sync) {
+    std::string blocked;
+    int most = MostReceived(old, &blocked);
+    if (!blocked.empty()) {
+      pe_.note = "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing: " + blocked;
+      return;
+    }
+    if (most >= 0 && (best < 0 || ComparePositions(Node(most).last.repl.received, Node(best).last.repl.received) == 1)) {
+      std::string no = IsCandidateForElection(Node(most), pool_) ? WhyNotEligibleInPlaceOf(most, old, true)
+                                                                 : std::string("is not a candidate");
+      if (!no.empty()) {
+        pe_.note = "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing, " + Name(most) +
+                   " received the most and with semi_sync no node that lacks it is elected, but " + Name(most) +
+                   ": " + no;
+        return;
+      }
+      if (!Node(most).last.repl.relay_applied) {
+        pe_.note = "waiting for " + Name(most) + " to apply what it received before the election (semi_sync: " +
+                   "it alone has every acknowledged commit)";
+        pe_.awaited = most;
+        return;
+      }
+      best = most;
+    }
   }
   if (best < 0) {
     pe_.note = old >= 0 ? "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing and no node is eligible"
@@ -370,8 +402,10 @@ void PoolRound::ElectInPlaceOf(int old, const std::string& old_what) {
            "demoted in favour of " + Name(best) + "; `mppctl recover " + Name(old) + "` when its data is checked");
   Node(old).demoted = true;
   Node(old).healthy_rounds = 0;
+  pe_.severing_since_mono_ms = -1;
   pe_.last_failover = FailoverRecord{in_.now_ms, Name(old), Name(best)};
   pe_.note = "failover at election: " + Name(old) + " -> " + Name(best);
+  if (!not_severed.empty()) pe_.note += " (not stopped from receiving, " + not_severed + ")";
 }
 
 void PoolRound::Choose(int n, TransitionCause cause, const std::string& why) {
@@ -435,6 +469,7 @@ bool PoolRound::Sever(int active, std::string* not_severed) {
     return false;
   }
   pe_.severing = severing;
+  pe_.severing_from = active;
   pe_.note = "failover: first stopping " + listening + " from receiving from " + Name(active);
   return true;
 }
@@ -582,6 +617,7 @@ void PoolRound::Follow(const PublishedDecision& d, const std::string& note) {
   pe_.note = note;
   pe_.awaited = -1;
   pe_.severing.clear();
+  pe_.severing_from = -1;
   pe_.recorded_active = -1;
   pe_.elected = pp != nullptr && pp->elected;
   pe_.active_by_switchover = pp != nullptr && pp->active_by_switchover;
@@ -696,6 +732,7 @@ void PoolRound::RecordWriterSemiSync(int active) {
 
 void PoolRound::Run() {
   pe_.severing.clear();
+  pe_.severing_from = -1;
   int active = ev_.ActiveOf(cfg_, pool_index_);
   FindErrant(active);
   if (active < 0) {
@@ -1242,6 +1279,7 @@ Evaluation RemapEvaluation(const Config& old_cfg, const Evaluation& old_ev, cons
       // Node numbers of the old config; the next round sets them again.
       ev.pools[p].awaited = -1;
       ev.pools[p].severing.clear();
+      ev.pools[p].severing_from = -1;
       // A writer recorded before a restart and not judged yet stays so.
       int recorded = old_ev.pools[static_cast<size_t>(old)].recorded_active;
       int now = recorded < 0 ? -1 : new_cfg.FindNode(old_cfg.nodes[static_cast<size_t>(recorded)].name);

@@ -97,9 +97,11 @@ struct PoolEval {
   // poll before the next round.
   int awaited = -1;
   // A failover's first phase, this round: the replicas of the failing
-  // writer still receiving from it, whose IO threads are stopped before the
-  // new writer is chosen from their frozen positions.
+  // writer still receiving from it (severing_from: the ACTIVE, or at an
+  // election the failing writer it replaces), whose IO threads are stopped
+  // before the new writer is chosen from their frozen positions.
   std::vector<int> severing;
+  int severing_from = -1;
   int64_t severing_since_mono_ms = -1;  // when this failover's first phase began
 };
 

@@ -49,28 +49,32 @@ std::string ThreadText(IoThread io) {
 
 void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<TopologyStep>* out) {
   const PoolConfig& pool = cfg.pools[static_cast<size_t>(p)];
+  const PoolEval& pe = ev.pools[static_cast<size_t>(p)];
   int active = ev.ActiveOf(cfg, p);
-  if (!Manages(pool) || active < 0) return;
-  const NodeEval& a = ev.nodes[static_cast<size_t>(active)];
+  // An election in place of a failing writer severs its replicas before
+  // there is an ACTIVE.
+  if (!Manages(pool) || (active < 0 && pe.severing.empty())) return;
   auto name = [&](int n) -> const std::string& { return cfg.nodes[static_cast<size_t>(n)].name; };
 
   // 1. Fences: never two writable nodes.
   for (int n : pool.nodes) {
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    if (n == active || !Answered(ne) || ne.last.read_only) continue;
+    if (active < 0 || n == active || !Answered(ne) || ne.last.read_only) continue;
     TopologyStep fence = MakeStep(TopologyStepKind::kFence, p, n, -1);
     fence.why = name(n) + " is writable and not the ACTIVE " + name(active);
     out->push_back(fence);
   }
   // A failover's first phase: its replicas stop receiving from the failing
   // writer, and the writer is chosen next from their frozen positions.
-  for (int n : ev.pools[static_cast<size_t>(p)].severing) {
-    TopologyStep sever = MakeStep(TopologyStepKind::kSever, p, n, active);
+  for (int n : pe.severing) {
+    TopologyStep sever = MakeStep(TopologyStepKind::kSever, p, n, pe.severing_from);
     sever.semi_sync = pool.semi_sync;
-    sever.why = name(active) + " is failing: " + name(n) + " stops receiving from it before a new writer is chosen";
+    sever.why = name(pe.severing_from) + " is failing: " + name(n) +
+                " stops receiving from it before a new writer is chosen";
     out->push_back(sever);
   }
-  if (!ev.pools[static_cast<size_t>(p)].severing.empty()) return;
+  if (!pe.severing.empty()) return;
+  const NodeEval& a = ev.nodes[static_cast<size_t>(active)];
   if (!Answered(a)) return;  // the ACTIVE's own trouble: nothing rests on it
   // 2. The ACTIVE: writable, and managed, replicating from nobody.
   bool replicating = pool.manage_replication && a.last.repl.configured;
@@ -138,7 +142,11 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     if (FollowsSource(cfg, ne, active)) continue;
     const ReplicationStatus& r = ne.last.repl;
     bool right_source = r.configured && SameAddress(r.source, cfg.nodes[static_cast<size_t>(active)].address);
-    if (right_source && (r.io_errno != 0 || r.sql_errno != 0)) continue;  // an error an operator must read
+    // An error an operator must read stops here; a lost connection (the
+    // client library's own errors, 2000-2999) left behind by a source that
+    // was down, or a sever, is no such error.
+    bool io_lost = r.io_errno >= 2000 && r.io_errno < 3000;
+    if (right_source && ((r.io_errno != 0 && !io_lost) || r.sql_errno != 0)) continue;
     if (right_source) {
       TopologyStep start = MakeStep(TopologyStepKind::kStartReplication, p, n, active);
       start.why = name(n) + " replicates from " + name(active) + " but a thread is stopped";

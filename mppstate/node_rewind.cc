@@ -1,9 +1,11 @@
 #include "mppstate/node_rewind.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/address_text.h"
@@ -229,8 +232,13 @@ bool ReadTail(Session* s, const std::vector<Gtid>& writer_state, std::vector<Bin
 // The record of a rewind under way, in data_dir, written before the undo
 // and removed after the binlog restarted: "saved PATH", "state GTIDS",
 // "pos GTIDS" lines.
+// A rewind past its point of no return (data_dir/rewind-NODE.pending):
+// the saved tail, the binlog state and replication position it restarts
+// the node at, and the node's replication position before (has_before:
+// recorded; older records lack it).
 struct Pending {
-  std::string saved, state, pos;
+  std::string saved, state, pos, before;
+  bool has_before = false;
 };
 
 bool ReadPending(const std::string& path, Pending* out) {
@@ -243,6 +251,10 @@ bool ReadPending(const std::string& path, Pending* out) {
     if (key == "saved") out->saved = value;
     else if (key == "state") out->state = value;
     else if (key == "pos") out->pos = value;
+    else if (key == "before") {
+      out->before = value;
+      out->has_before = true;
+    }
   }
   return true;
 }
@@ -256,6 +268,64 @@ bool RestartBinlog(const Config& cfg, const NodeConfig& node, const Pending& p, 
   return reset.Open(cfg, MysqlTimeoutSeconds(kToolTimeoutMs), err) && reset.Exec("RESET MASTER", err) &&
          reset.Exec("SET GLOBAL gtid_binlog_state = " + reset.Quote(p.state), err) &&
          reset.Exec("SET GLOBAL gtid_slave_pos = " + reset.Quote(p.pos), err);
+}
+
+// Whether InnoDB's name of a table ("db/table", special characters
+// encoded as @XXXX) may be `table` ("db.table"): an encoded name is
+// taken to match any name with such characters.
+std::string Dotted(std::string innodb_name) {
+  size_t slash = innodb_name.find('/');
+  if (slash != std::string::npos) innodb_name[slash] = '.';
+  return innodb_name;
+}
+
+bool SameTable(const std::string& innodb_name, const std::string& table) {
+  if (innodb_name.find('@') != std::string::npos) {
+    for (char c : table)
+      if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') return true;
+    return false;
+  }
+  return Dotted(innodb_name) == table;
+}
+
+// Why undoing the rows of `tables` would not undo everything their
+// transactions changed, "" if it would: a foreign key that cascades from
+// one of them (ON DELETE or ON UPDATE CASCADE or SET NULL) changes rows of
+// another table that the binlog does not show. Read from InnoDB's own
+// list, which PROCESS shows whole; information_schema's
+// REFERENTIAL_CONSTRAINTS shows only what the login has a table privilege
+// on, even with a global SELECT.
+bool WhyCascades(Session* s, const std::vector<std::string>& tables, std::string* why, std::string* err) {
+  if (tables.empty()) return true;
+  Table t;
+  // TYPE: 1 ON DELETE CASCADE, 2 ON DELETE SET NULL, 4 ON UPDATE CASCADE,
+  // 8 ON UPDATE SET NULL.
+  if (!s->Run("SELECT REF_NAME, FOR_NAME, ID, TYPE FROM information_schema.INNODB_SYS_FOREIGN WHERE TYPE & 15 <> 0",
+              &t, err))
+    return false;
+  for (const auto& r : t.rows) {
+    if (r.size() < 4) continue;
+    for (const std::string& table : tables) {
+      if (!SameTable(r[0], table)) continue;
+      int type = atoi(r[3].c_str());
+      const char* rule = type & 1 ? "ON DELETE CASCADE" : type & 2 ? "ON DELETE SET NULL"
+                         : type & 4 ? "ON UPDATE CASCADE" : "ON UPDATE SET NULL";
+      std::string child = Dotted(r[1]);
+      *why = "foreign key " + Dotted(r[2]) + " of " + child + " " + rule + " changes rows of " + child + " when " + table +
+             " changes, which the binlog does not show: undoing " + table + "'s rows would not undo them";
+      return true;
+    }
+  }
+  return true;
+}
+
+// The first of `tail` that a node holding `held` (binlog state, applied
+// and received positions) has, or one after it from the same server:
+// "" if it has none.
+std::string FirstHeld(const std::vector<Gtid>& tail, const std::vector<Gtid>& held) {
+  for (const Gtid& g : tail)
+    if (WhyDiverged({g}, held, "").empty()) return GtidText(g);
+  return "";
 }
 
 std::string GtidsText(const std::vector<Gtid>& list) {
@@ -297,11 +367,20 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     // A rewind cut off (mppstate stopped, a lost connection) is finished
     // only where it stopped after RESET MASTER; anywhere else its undo may
     // have been applied, and must never be applied twice.
-    std::vector<Gtid> recorded, state;
+    // Where it stopped after RESET MASTER, the binlog state is empty or
+    // the recorded one, and the replication position the one before or the
+    // recorded one. A node rebuilt since (RESET MASTER and a position of
+    // its own) matches neither: its record is stale, and replaying from the
+    // fork would apply again what it has.
+    std::vector<Gtid> recorded, state, slave, pos, before;
     Table st;
-    bool reset_done = t.rows.empty() && s.Run("SELECT @@gtid_binlog_state", &st, &err) &&
-                      ParseGtidList(st.First(), &state) && ParseGtidList(pending.state, &recorded) &&
-                      (state.empty() || GtidListText(state) == GtidListText(recorded));
+    bool reset_done = t.rows.empty() && s.Run("SELECT @@gtid_binlog_state, @@gtid_slave_pos", &st, &err) &&
+                      !st.rows.empty() && st.rows[0].size() == 2 && ParseGtidList(st.rows[0][0], &state) &&
+                      ParseGtidList(st.rows[0][1], &slave) && ParseGtidList(pending.state, &recorded) &&
+                      ParseGtidList(pending.pos, &pos) && ParseGtidList(pending.before, &before) &&
+                      (state.empty() || GtidListText(state) == GtidListText(recorded)) &&
+                      (GtidListText(slave) == GtidListText(pos) ||
+                       (pending.has_before && GtidListText(slave) == GtidListText(before)));
     if (!reset_done)
       return Fail(node.name + ": a rewind of it was cut off after it saved " + pending.saved +
                   "; whether its undo was applied is unknown: compare the rows with that file, then remove " +
@@ -315,7 +394,10 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   if (!source.empty())
     return refuse("it replicates from " + source + ": only a node that replicates from nobody is rewound");
   // A replica that received the tail may have acknowledged it: the tail is
-  // then a commit a client was told of, on that replica alone.
+  // then a commit a client was told of, on that replica alone. One that
+  // holds what the writer lacks is checked against the tail below: it may
+  // have diverged on its own (an ex-writer of its own tail).
+  std::vector<std::pair<std::string, Holdings>> diverged_others;
   for (const NodeConfig& other : others) {
     Session o(other);
     Holdings oh;
@@ -324,7 +406,7 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
         !Divergence(&w, other.name, oh, &owhy, &err))
       return refuse(other.name + " cannot be checked (" + err + "): it may have acknowledged what " + node.name +
                     " has");
-    if (!owhy.empty()) return refuse(other.name + " holds what " + writer.name + " lacks too: it may have acknowledged it");
+    if (!owhy.empty()) diverged_others.emplace_back(other.name, oh);
   }
   err.clear();
   std::string maybe = WhyMaybeAcknowledged(&s, semi_sync, seen, acks_cut, &err);
@@ -343,6 +425,18 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   if (!tail.refused.empty()) return refuse(tail.refused);
   if (tail.extra.empty())
     return refuse("what " + writer.name + " lacks is not in " + node.name + "'s binlog (received, not applied)");
+  for (const auto& [other, oh] : diverged_others) {
+    std::string held = FirstHeld(tail.extra, oh.held);
+    if (!held.empty())
+      return refuse(other + " holds " + held + " of it too, which " + writer.name + " lacks: it may have acknowledged it");
+  }
+  if (!s.Run("SELECT @@server_id", &t, &err)) return Fail(err);
+  std::string foreign = WhyNotOwnTail(tail, static_cast<uint32_t>(strtoul(t.First().c_str(), nullptr, 10)),
+                                      node.name);
+  if (!foreign.empty()) return refuse(foreign);
+  std::string cascade;
+  if (!WhyCascades(&s, tail.tables, &cascade, &err)) return Fail(err);
+  if (!cascade.empty()) return refuse(cascade);
 
   // The undone transactions are kept, replayable, before anything changes.
   std::string base = cfg.data_dir + "/rewind-" + node.name + "-" + UtcStamp();
@@ -368,8 +462,14 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   }
   // From here on, a cut-off rewind is known: the undo and the restart of
   // the binlog cannot be one transaction.
-  pending = Pending{saved, GtidListText(tail.state_at_fork), GtidListText(tail.pos_at_fork)};
-  if (!WriteFileDurable(pending_path, "saved " + pending.saved + "\nstate " + pending.state + "\npos " + pending.pos + "\n",
+  if (!s.Run("SELECT @@gtid_slave_pos", &t, &err)) {
+    discard();
+    return Fail(err);
+  }
+  pending = Pending{saved, GtidListText(tail.state_at_fork), GtidListText(tail.pos_at_fork), t.First(), true};
+  if (!WriteFileDurable(pending_path,
+                        "saved " + pending.saved + "\nstate " + pending.state + "\npos " + pending.pos + "\nbefore " +
+                            pending.before + "\n",
                         0600, &err))
     return Fail(node.name + ": " + err);
   std::vector<std::string> apply = ToolArgs(cfg, "mariadb", node);

@@ -53,14 +53,18 @@ std::string Redact(std::string text, const std::string& secret) {
 // our own): read_only does not stop a session with READ_ONLY ADMIN, nor a
 // transaction already past its checks. Returns how many; *not_killed gets
 // the first error other than "already gone"; *acks_cut counts those that
-// were running a statement: a commit among them ends its wait for a
-// semi-sync acknowledgement without one, and its client is told the
-// connection was lost, never OK (a rewind may undo such a commit,
-// node_rewind.h). Not only those seen waiting: one behind it in the group
-// commit waits too, once it is killed.
+// were committing: waiting for a semi-sync acknowledgement, or queued
+// behind one in the group commit (STATE "Commit"). Each such commit ends
+// without an acknowledgement, and its client is told the connection was
+// lost, never OK (a rewind may undo it, node_rewind.h). A session running
+// anything else (a long SELECT) is not counted: it would make room for a
+// commit a KILL QUERY ended, whose client was told OK. One that reaches
+// its commit between the list and the kill is missed: the rewind is then
+// refused, never wrong.
 bool KillClientSessions(Session* s, int* killed, int* acks_cut, std::string* not_killed, std::string* err) {
   Table t;
-  if (!s->Run("SELECT ID, COMMAND <> 'Sleep' FROM information_schema.PROCESSLIST "
+  if (!s->Run("SELECT ID, STATE IN ('Commit', 'Commit implicit') OR STATE LIKE 'Waiting for semi-sync%' "
+              "FROM information_schema.PROCESSLIST "
               "WHERE ID <> CONNECTION_ID() "
               "AND USER NOT IN ('system user', 'event_scheduler') "
               "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', "

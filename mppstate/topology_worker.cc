@@ -217,11 +217,14 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
     if (step.kind == TopologyStepKind::kSemiSync && to_rewind.count(step.node)) continue;
     const PoolConfig& pool = cfg.pools[static_cast<size_t>(step.pool)];
     const NodeConfig& node = cfg.nodes[static_cast<size_t>(step.node)];
-    // The decision may have moved since the plan was made.
+    // The decision may have moved since the plan was made. A sever may
+    // also come before any ACTIVE: an election in place of a failing writer.
     std::string active = ActiveOf(pool.name);
+    const std::string& source = step.source >= 0 ? cfg.nodes[static_cast<size_t>(step.source)].name : node.name;
     bool still = step.kind == TopologyStepKind::kFence     ? !active.empty() && active != node.name
                  : step.kind == TopologyStepKind::kPromote ? active == node.name
-                                                           : active == cfg.nodes[static_cast<size_t>(step.source)].name;
+                 : step.kind == TopologyStepKind::kSever   ? active.empty() || active == source
+                                                           : active == source;
     if (!still) {
       blocked.insert(step.pool);
       continue;

@@ -28,7 +28,7 @@ check:
 
 # The suites `make test` runs, in this order: the quick ones first. Joined
 # by "+": run at the same time (both mostly wait on servers).
-SUITES := checker fuzz integration+cluster kernel ipvs lab package
+SUITES := checker fuzz integration+cluster chaos kernel ipvs lab package
 
 test: deps
 	$(MAKE) -j$(NPROC) all $(BUILD)/mpp_test test-tools

@@ -81,22 +81,18 @@ def source_of(cluster, i):
     return "port %d" % port
 
 
-class ReadOnlySampler:
-    """Samples @@read_only of every running server every 50 ms on a thread.
-    overlaps: (time, [names]) for each sample where more than one server
-    was writable."""
+class Background:
+    """Runs self._run(*args) on a daemon thread for each args in `runs`
+    between __enter__ and stop() (or the end of a with block); _run loops
+    until self._stop is set."""
 
-    def __init__(self, cluster, period=0.05):
-        self.cluster = cluster
-        self.period = period
-        self.overlaps = []
-        self.samples = 0
+    def __init__(self, runs=((),)):
         self._stop = threading.Event()
-        self._conns = {}
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._threads = [threading.Thread(target=self._run, args=args, daemon=True) for args in runs]
 
     def __enter__(self):
-        self._thread.start()
+        for t in self._threads:
+            t.start()
         return self
 
     def __exit__(self, *exc):
@@ -105,7 +101,25 @@ class ReadOnlySampler:
 
     def stop(self):
         self._stop.set()
-        self._thread.join(timeout=10)
+        for t in self._threads:
+            t.join(timeout=10)
+
+
+class ReadOnlySampler(Background):
+    """Samples @@read_only of every running server every 50 ms on a thread.
+    overlaps: (time, [names]) for each sample where more than one server
+    was writable."""
+
+    def __init__(self, cluster, period=0.05):
+        super().__init__()
+        self.cluster = cluster
+        self.period = period
+        self.overlaps = []
+        self.samples = 0
+        self._conns = {}
+
+    def stop(self):
+        super().stop()
         for c in self._conns.values():
             try:
                 c.close()
@@ -133,13 +147,14 @@ class ReadOnlySampler:
             self._stop.wait(self.period)
 
 
-class Writer:
+class Writer(Background):
     """Inserts rows (v = 'w<N>') through the node the state file names
     ACTIVE, one at a time, reconnecting every 10 ms on any error. acked:
     the values the server acknowledged, in order."""
 
     def __init__(self, cluster, state_path, table="mpptest.t", primary=1):
         """primary: a writable node now, where the client's login is made."""
+        super().__init__()
         # A client login without SUPER or READ_ONLY ADMIN: read_only stops it,
         # as it stops the applications behind the VIP.
         self.password = "app-" + os.urandom(6).hex()
@@ -151,20 +166,6 @@ class Writer:
         self.table = table
         self.acked = []
         self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join(timeout=10)
 
     def _active(self):
         try:

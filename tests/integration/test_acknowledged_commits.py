@@ -5,8 +5,10 @@ hung writer from receiving more of it, so none acknowledges the late
 commits it makes when it resumes, and the new writer is chosen from what
 they hold then."""
 
+import threading
 import time
 
+import pymysql
 import pytest
 
 from daemonlib import actives
@@ -96,3 +98,75 @@ def test_a_commit_received_but_not_applied_by_the_only_replica_that_acknowledged
     s = m.wait(lambda s: s["nodes"]["db%d" % other]["state"] == "STANDBY", timeout=30,
                what="db%d STANDBY of db%d" % (other, writer))
     until(lambda: "acked-by-db3-only" in rows(c, other) or None, 30, "the row on db%d too" % other)
+
+
+@pytest.mark.timeout(180)
+def test_an_election_after_a_restart_waits_for_the_replica_that_acknowledged_a_commit_alone(
+        cluster, mppstate, log):
+    # Reproduced before the fix: mppstate, restarted after db1 died, elected
+    # db2 in place of db1 without the commit only db3 had received (and
+    # acknowledged); db3 ended FAIL "diverged".
+    c = cluster()
+    m = mppstate(c, config(c))
+    m.wait(lambda s: actives(s) == ["db1"] and s["nodes"]["db3"]["state"] == "STANDBY", what="db1 ACTIVE")
+    until(lambda: semi_sync_settled(c, 1, [2, 3]), 20, "db2 and db3 acknowledging db1's commits")
+    c.sql(3, "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 4; START SLAVE")
+    until(lambda: semi_sync_settled(c, 1, [2, 3]), 20, "db3 acknowledging again")
+    assert m.stop() == 0  # an upgrade, a reboot of the director
+    c.sql(2, "STOP SLAVE IO_THREAD")
+    yes = status(c, 1, "Rpl_semi_sync_master_yes_tx")
+    c.write(1, "acked-by-db3-only")
+    assert status(c, 1, "Rpl_semi_sync_master_yes_tx") == yes + 1, "db3 did not acknowledge the commit"
+    c.kill9(1)
+    m.start()
+    s = m.wait(lambda s: actives(s) in (["db2"], ["db3"]), timeout=30, what="a new writer")
+    writer = int(actives(s)[0][2:])
+    log("elected db%d: %s" % (writer, s["pools"]["main"]))
+    assert writer == 3, m.log()[-3000:]
+    until(lambda: "acked-by-db3-only" in rows(c, 3) or None, 30, "the acknowledged row on db3")
+    s = m.wait(lambda s: s["nodes"]["db2"]["state"] == "STANDBY", timeout=30, what="db2 STANDBY of db3")
+    assert "waiting for db3 to apply what it received before the election" in m.log(), m.log()[-3000:]
+
+
+@pytest.mark.timeout(180)
+def test_an_election_after_a_restart_severs_the_replicas_of_a_hung_writer(cluster, mppstate, log):
+    # Reproduced before the fix: mppstate restarted while db1 hung with a
+    # client's insert pending; it elected db2 in place of db1 without
+    # stopping db3 from receiving; db1 resumed, db3 acknowledged the insert
+    # (the client was told OK), and db2 never got it.
+    c = cluster()
+    m = mppstate(c, config(c))
+    m.wait(lambda s: actives(s) == ["db1"] and s["nodes"]["db3"]["state"] == "STANDBY", what="db1 ACTIVE")
+    until(lambda: semi_sync_settled(c, 1, [2, 3]), 20, "db2 and db3 acknowledging db1's commits")
+    w = Writer(c, m.state_path)  # for its login without SUPER
+    conn = pymysql.connect(unix_socket=c.node(1).socket, user="app", password=w.password, autocommit=True,
+                           read_timeout=60)
+    got = {}
+
+    def insert():
+        try:
+            with conn.cursor() as cur:
+                cur.execute("INSERT INTO mpptest.t (v) VALUES ('late')")
+            got["insert"] = "OK"
+        except Exception as e:
+            got["insert"] = "error: %s" % e
+
+    assert m.stop() == 0
+    c.sigstop(1)
+    t = threading.Thread(target=insert, daemon=True)
+    t.start()  # pending on the hung db1
+    m.start()
+    try:
+        s = m.wait(lambda s: actives(s) in (["db2"], ["db3"]), timeout=60, what="a new writer")
+    finally:
+        c.sigcont(1)
+    writer = int(actives(s)[0][2:])
+    t.join(60)
+    log("the client was told: %s; new writer db%d" % (got.get("insert"), writer))
+    text = m.log()
+    assert "failover: first stopping db2, db3 from receiving from db1" in text, text[-3000:]
+    m.wait(lambda s: s["nodes"]["db1"]["state"] in ("FAIL", "STANDBY"), timeout=30, what="db1 fenced")
+    if got.get("insert") == "OK":
+        assert "late" in rows(c, writer), "an acknowledged commit is missing on db%d" % writer
+    else:
+        assert "late" not in rows(c, 5 - writer), "a replica of db1 took its late commit"

@@ -10,6 +10,8 @@ Each test reads the databases themselves (SHOW SLAVE STATUS, @@read_only,
 the rows) besides the state file.
 """
 
+import os
+import signal
 import time
 
 from daemonlib import actives
@@ -468,3 +470,29 @@ def test_an_elected_replica_is_promoted_and_followed(cluster, mppstate):
     assert source_of(c, other) == writer, "%s follows %s" % (name(other), writer)
     s = m.state()
     assert s["nodes"]["db1"]["state"] == "FAIL", "db1, down, is FAIL"
+
+
+def test_a_replica_stopped_with_a_lost_connection_error_is_started_again(cluster, mppstate):
+    # Found by the fault campaign: the writer was killed and came back
+    # before a failover ended; db3, whose IO thread the failover had
+    # stopped, kept the error of its reconnects (2003) and was never
+    # started again: it stayed FAIL "IO thread stopped" for good.
+    c = cluster()
+    m = mppstate(c, config(c))
+    m.wait(lambda s: actives(s) == ["db1"] and s["nodes"]["db3"]["state"] == "STANDBY", what="db1 ACTIVE")
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        c.kill9(1)
+        c.wait_for(lambda: c.slave_status(3).get("Last_IO_Errno") not in (None, "0"), timeout=20,
+                   what="db3's IO thread reconnecting")
+        c.sql(3, "STOP SLAVE IO_THREAD")
+        c.restart(1)
+        assert c.slave_status(3)["Slave_IO_Running"] == "No"
+        assert c.slave_status(3)["Last_IO_Errno"].startswith("20"), c.slave_status(3)
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    c.wait_for(lambda: source_of(c, 3) == "db1", timeout=30, what="db3 replicating from db1 again")
+    seq = m.state()["seq"]
+    m.wait(lambda s: s["seq"] > seq + 3 and s["nodes"]["db3"]["state"] == "STANDBY" and actives(s) == ["db1"],
+           timeout=30, what="db3 STANDBY of db1 again")
+    assert "topology main: start replication db3" in m.log(), m.log()[-3000:]

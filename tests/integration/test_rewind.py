@@ -11,12 +11,13 @@ import glob
 import os
 import signal
 import stat
+import subprocess
 import threading
 import time
 
 import pytest
 
-from mariadb_cluster import ClusterError
+from mariadb_cluster import CLIENT, ClusterError
 from daemonlib import actives
 from replication_lib import Writer, global_status as status, managed, until
 
@@ -53,19 +54,19 @@ def start(cluster, mppstate):
 
 
 class Waiting:
-    """A statement run on db1 in a thread whose commit waits for an
-    acknowledgement no replica sends (db1's replicas receive nothing)."""
+    """A statement run on node i (db1) in a thread whose commit waits for an
+    acknowledgement no replica sends (its replicas receive nothing)."""
 
-    def __init__(self, c, statement):
+    def __init__(self, c, statement, i=1):
         self.got = {}
-        self.thread = threading.Thread(target=self._run, args=(c, statement))
+        self.thread = threading.Thread(target=self._run, args=(c, statement, i))
         self.thread.start()
-        until(lambda: c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE "
+        until(lambda: c.sql(i, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE "
                                "'Waiting for semi-sync ACK%'"), 10, "the commit waiting for an acknowledgement")
 
-    def _run(self, c, statement):
+    def _run(self, c, statement, i):
         try:
-            self.got["rows"] = c.sql(1, statement)
+            self.got["rows"] = c.sql(i, statement)
         except ClusterError as e:
             self.got["error"] = str(e)
 
@@ -151,6 +152,25 @@ def test_a_rewind_is_refused_for_ddl(cluster, mppstate):
 
 
 @pytest.mark.timeout(180)
+def test_a_rewind_is_refused_for_a_change_a_foreign_key_cascades(cluster, mppstate):
+    # Found in review: InnoDB's cascaded deletes are not in the binlog, so
+    # the undo restored the parent row only, and db1 rejoined with fewer
+    # child rows than the writer.
+    c, m = start(cluster, mppstate)
+    c.sql(1, "CREATE TABLE mpptest.parent (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+             "CREATE TABLE mpptest.child (id INT PRIMARY KEY, pid INT, CONSTRAINT child_parent "
+             "FOREIGN KEY (pid) REFERENCES mpptest.parent(id) ON DELETE CASCADE) ENGINE=InnoDB;\n"
+             "INSERT INTO mpptest.parent VALUES (1), (2);\n"
+             "INSERT INTO mpptest.child VALUES (10, 1), (11, 1), (20, 2)")
+    c.wait_replicated()
+    rounds_pass(m)
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "DELETE FROM mpptest.parent WHERE id = 1"))
+    refused(m, "foreign key mpptest.child_parent of mpptest.child ON DELETE CASCADE changes rows of "
+               "mpptest.child when mpptest.parent changes")
+    assert c.value(1, "(SELECT COUNT(*) FROM mpptest.child)") == "1", "the refused rewind changed db1"
+
+
+@pytest.mark.timeout(180)
 def test_a_rewind_is_refused_for_statement_format(cluster, mppstate):
     c, m = start(cluster, mppstate)
     diverge_db1(c, m, lambda c: commit_unacknowledged(
@@ -197,8 +217,8 @@ def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_
         saved = os.path.join(m.data_dir, "rewind-db3-20261207T000000Z.sql")
         pending = os.path.join(m.data_dir, "rewind-db3.pending")
         with open(pending, "w") as f:
-            f.write("saved %s\nstate %s\npos %s\n" % (saved, state, pos))
-        # Cut off here: the binlog reset, the position an older one.
+            f.write("saved %s\nstate %s\npos %s\nbefore \n" % (saved, state, pos))
+        # Cut off here: the binlog reset, the position the one before.
         c.sql(3, "RESET MASTER;\nSET GLOBAL gtid_slave_pos = ''")
     finally:
         os.kill(m.proc.pid, signal.SIGCONT)
@@ -211,6 +231,77 @@ def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_
     text = m.log()
     assert "db3: the rewind cut off after %s is finished" % saved in text, text[-3000:]
 
+
+
+@pytest.mark.timeout(180)
+def test_a_stale_rewind_record_is_never_finished_on_a_node_rebuilt_since(cluster, mppstate):
+    # Found in review: a node rebuilt while the record of a rewind cut off
+    # long ago was still in data_dir (RESET MASTER, a position of its own,
+    # no replication) looked like one cut off after its RESET MASTER: its
+    # position was set back to the record's fork, and the attachment
+    # replayed what it had (duplicate key).
+    c, m = start(cluster, mppstate)
+    state, pos = c.value(3, "@@gtid_binlog_state"), c.value(3, "@@gtid_slave_pos")
+    saved = os.path.join(m.data_dir, "rewind-db3-20261207T000000Z.sql")
+    pending = os.path.join(m.data_dir, "rewind-db3.pending")
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        with open(pending, "w") as f:
+            f.write("saved %s\nstate %s\npos %s\nbefore %s\n" % (saved, state, pos, pos))
+        for i in range(5):
+            c.write(1, "later-%d" % i)
+        c.wait_replicated()
+        now = c.value(1, "@@gtid_binlog_pos")
+        c.sql(3, "STOP SLAVE;\nRESET SLAVE ALL;\nRESET MASTER;\nSET GLOBAL gtid_slave_pos = '%s'" % now)
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    until(lambda: "db3: a rewind of it was cut off after it saved %s" % saved in m.log(), 30, "db3 refused")
+    rounds_pass(m, 8)
+    assert m.state()["nodes"]["db3"]["state"] == "FAIL", m.state()["nodes"]["db3"]
+    assert "is finished" not in m.log(), m.log()[-3000:]
+    assert c.value(3, "@@gtid_slave_pos") == now
+    assert os.path.exists(pending)
+
+
+@pytest.mark.timeout(240)
+def test_two_ex_writers_each_with_its_own_tail_are_both_rewound(cluster, mppstate):
+    # Found by the fault campaign: db2 hung with a tail, db3 took over and
+    # hung with a tail of its own, db1 took over. Each rewind was refused
+    # because the other ex-writer "holds what db1 lacks too": the pool was
+    # left with one node. Neither holds the other's tail, so neither can
+    # have acknowledged it.
+    c, m = start(cluster, mppstate)
+
+    def hang_with_a_tail(writer, replicas, value, successor):
+        os.kill(m.proc.pid, signal.SIGSTOP)
+        try:
+            for i in replicas:
+                c.sql(i, "STOP SLAVE IO_THREAD")
+            waiting = Waiting(c, "INSERT INTO mpptest.t (v) VALUES ('%s')" % value, writer)
+            c.sigstop(writer)
+        finally:
+            os.kill(m.proc.pid, signal.SIGCONT)
+        m.wait_active("db%d" % successor, timeout=30)
+        return waiting
+
+    first = hang_with_a_tail(1, (2, 3), "tail-of-db1", 2)
+    # db1 stays hung: nothing can rewind it yet.
+    m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY", timeout=30, what="db3 STANDBY of db2")
+    until(lambda: status(c, 2, "Rpl_semi_sync_master_clients") == 1, 20, "db3 acknowledging db2's commits")
+    rounds_pass(m)
+    second = hang_with_a_tail(2, (3,), "tail-of-db2", 3)
+    c.sigcont(1)
+    c.sigcont(2)
+    m.wait(lambda s: [n["state"] for n in s["nodes"].values()] == ["STANDBY", "STANDBY", "ACTIVE"], timeout=60,
+           what="db1 and db2 rewound, STANDBY of db3")
+    assert "error" in first.client_told() and "error" in second.client_told()
+    text = m.log()
+    assert "db1: rewound 1 transaction db3 lacks" in text and "db2: rewound 1 transaction db3 lacks" in text, \
+        text[-3000:]
+    c.write(3, "after")
+    c.wait_replicated(primary=3)
+    for i in (1, 2, 3):
+        assert rows(c, i) == {"before", "after"}, "db%d: %s" % (i, rows(c, i))
 
 def rewound_or_refused(m):
     return m.wait(lambda s: ": rewound " in m.log() or "rewind refused" in s["nodes"]["db1"]["reason"], timeout=40,
@@ -260,6 +351,34 @@ def test_a_rewind_is_refused_after_a_kill_query_ended_a_commit_s_wait(cluster, m
     got = {}
 
     def tail(c):
+        t = threading.Thread(target=lambda: got.update(rows=c.sql(1, "INSERT INTO mpptest.t (v) VALUES ('ok')")))
+        t.start()
+        waiting = "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'"
+        until(lambda: c.sql(1, waiting), 10, "the commit waiting for an acknowledgement")
+        for (session,) in c.sql(1, waiting):
+            c.sql(1, "KILL QUERY %s" % session)
+        t.join(timeout=30)
+
+    diverge_db1(c, m, tail)
+    assert got == {"rows": []}, "the client was not told OK: %r" % got
+    refused(m, "ended their wait for an acknowledgement without one, 0 of them cut off by a fence")
+    assert "ok" in rows(c, 1)
+
+
+def test_a_long_select_the_fence_kills_makes_no_room_for_a_kill_query_ended_commit(cluster, mppstate, spawn):
+    # Found in review: the fences counted every killed session that ran a
+    # statement as a cut-off commit; a long SELECT killed beside a commit
+    # whose wait a KILL QUERY ended (its client told OK, as a driver's
+    # statement timeout does) let the rewind undo that commit.
+    c, m = start(cluster, mppstate)
+    got = {}
+
+    def tail(c):
+        node = c.node(1)
+        spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch", "-e", "SELECT SLEEP(100)"],
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        until(lambda: c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep'"), 10,
+              "the long SELECT running")
         t = threading.Thread(target=lambda: got.update(rows=c.sql(1, "INSERT INTO mpptest.t (v) VALUES ('ok')")))
         t.start()
         waiting = "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'"

@@ -73,6 +73,35 @@ TEST_CASE("Binlog tail: a clean tail of inserts, updates and deletes can be rewo
   CHECK(GtidListText(t.pos_at_fork) == "0-1-5");
 }
 
+TEST_CASE("Binlog tail: the tables the extra transactions change are listed once, in order") {
+  // Their foreign keys decide whether undoing their rows is enough.
+  std::vector<BinlogEvent> log = Join({
+      FileStart(kFile1, "[0-1-4]"),
+      Insert(kFile1, 325, "0-1-5"),
+      {{kFile1, 549, "Gtid", "BEGIN GTID 0-1-6"},
+       {kFile1, 591, "Annotate_rows", "DELETE FROM shop.parent WHERE id = 1"},
+       {kFile1, 656, "Table_map", "table_id: 21 (shop.parent)"},
+       {kFile1, 706, "Delete_rows_v1", "table_id: 21 flags: STMT_END_F"},
+       {kFile1, 752, "Xid", "COMMIT /* xid=14 */"}},
+      Insert(kFile1, 783, "0-1-7"),
+  });
+  RewindTail t = Find(log, "0-1-5");
+  CHECK(t.refused == "");
+  CHECK(t.tables == std::vector<std::string>{"shop.parent", "mpptest.t"});
+}
+
+TEST_CASE("Binlog tail: a tail is the node's own only if every extra transaction carries its server_id") {
+  std::vector<BinlogEvent> log = Join({
+      FileStart(kFile1, "[0-1-4]"),
+      Insert(kFile1, 325, "0-1-5"),
+      Insert(kFile1, 549, "0-1-6"),
+  });
+  RewindTail t = Find(log, "0-1-4");
+  CHECK(WhyNotOwnTail(t, 1, "db1") == "");
+  CHECK(WhyNotOwnTail(t, 3, "db3") == "0-1-5 came from server 1: db3 received it as a replica, and may have "
+                                      "acknowledged it");
+}
+
 TEST_CASE("Binlog tail: a fork in a later file starts there, and file marks between extra transactions are skipped") {
   // A restart closed binlog.000001 (Stop); binlog.000002 rotated to 3.
   std::vector<BinlogEvent> log = Join({

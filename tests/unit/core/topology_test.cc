@@ -379,6 +379,72 @@ TEST_CASE("Topology: a writer that recovers before its replicas are severed gets
   CHECK(PlanText(s) == "start replication db2 -> db1");
 }
 
+// mppstate restarts while db1, the writer it recorded, hangs; db2 and db3
+// still listen to it, and db3 received two transactions more than db2.
+Sim RestartedWhileTheWriterHangs() {
+  Sim s(PoolConfigText(3), {{"db1", State::kActive}});
+  ManageReplication(s);
+  SemiSyncPools(s);
+  s.worker = false;  // the steps are taken by hand here
+  s.W("db1") = Sim::Failed(PollOutcome::kTimeout);
+  s.W("db2") = s.Replica("db1", 100);
+  s.W("db3") = s.Replica("db1", 102);
+  return s;
+}
+
+TEST_CASE("Topology: an election in place of a hung writer severs its replicas first, as a failover does") {
+  // Reproduced on MariaDB: a hung writer that resumed after the election
+  // had its late commit acknowledged by a replica still listening to it.
+  Sim s = RestartedWhileTheWriterHangs();
+  s.Rounds(2);
+  CHECK(s.ActiveCount() == 0);
+  CHECK(s.ev.pools[0].note == "failover: first stopping db2, db3 from receiving from db1");
+  CHECK(PlanText(s) == "sever db2 -> db1 (semi-sync); sever db3 -> db1 (semi-sync)");
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  const TopologyStep* sever = FindStep(plan, TopologyStepKind::kSever, s.Node("db2"));
+  REQUIRE(sever != nullptr);
+  CHECK(sever->why == "db1 is failing: db2 stops receiving from it before a new writer is chosen");
+  s.W("db2").repl.io = IoThread::kNo;
+  s.W("db3").repl.io = IoThread::kNo;
+  s.Round();
+  CHECK(s.St("db3") == State::kActive);
+  CHECK(s.St("db1") == State::kFail);
+  CHECK(s.ev.pools[0].note == "failover at election: db1 -> db3");
+  CHECK(PlanText(s) == "promote db3 (stop replication) (semi-sync); attach db2 -> db3 (semi-sync)");
+}
+
+TEST_CASE("Topology: with semi_sync an election waits for the replica that received the most to apply it") {
+  // Reproduced on MariaDB: db3 (MASTER_DELAY) acknowledged a commit db2
+  // never received; mppstate restarted after db1 died elected db2.
+  Sim s = RestartedWhileTheWriterHangs();
+  s.W("db2").repl.io = IoThread::kNo;
+  s.W("db3").repl.io = IoThread::kNo;
+  s.W("db3").repl.relay_applied = false;
+  s.Rounds(10);
+  CHECK(s.ActiveCount() == 0);
+  CHECK(s.ev.pools[0].note ==
+        "waiting for db3 to apply what it received before the election (semi_sync: it alone has every "
+        "acknowledged commit)");
+  CHECK(s.ev.pools[0].awaited == s.Node("db3"));
+  s.W("db3").repl.relay_applied = true;
+  s.Round();
+  CHECK(s.St("db3") == State::kActive);
+  CHECK(s.St("db2") != State::kActive);
+}
+
+TEST_CASE("Topology: with semi_sync an election refuses a node that lacks what a broken replica received") {
+  Sim s = RestartedWhileTheWriterHangs();
+  s.W("db2").repl.io = IoThread::kNo;
+  s.W("db3").repl.io = IoThread::kNo;
+  s.W("db3").repl.sql_running = false;
+  s.W("db3").repl.sql_errno = 1062;
+  s.Rounds(10);
+  CHECK(s.ActiveCount() == 0);
+  CHECK(s.ev.pools[0].note ==
+        "no node can be ACTIVE: db1 (ACTIVE before the restart) is failing, db3 received the most and with semi_sync "
+        "no node that lacks it is elected, but db3: SQL thread stopped");
+}
+
 TEST_CASE("Topology: a writable ACTIVE that replicates is promoted to replicate from nobody") {
   Sim s(PoolConfigText(3));
   ManageReplication(s);
@@ -453,6 +519,20 @@ TEST_CASE("Topology: a replica of the ACTIVE stopped by an error is left for an 
     s.Round();
     CHECK(PlanTopology(s.cfg, s.ev).empty());
   }
+}
+
+TEST_CASE("Topology: a replica of the ACTIVE whose IO thread stopped after a lost connection is started again") {
+  // Found by the fault campaign: the ACTIVE was killed and came back before
+  // the failover ended; db3, severed meanwhile, kept the IO error of its
+  // reconnects (2003) and was never started again.
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  Elected(s);
+  s.W("db3").repl.io = IoThread::kNo;
+  s.W("db3").repl.io_errno = 2003;
+  s.W("db3").repl.io_error = "error reconnecting to master 'repl@127.0.0.1:3301'";
+  s.Round();
+  CHECK(PlanText(s) == "start replication db3 -> db1");
 }
 
 TEST_CASE("Topology: a replica whose IO thread is connecting to the ACTIVE needs nothing") {

@@ -1,0 +1,197 @@
+"""The fault campaign: faults drawn from a seeded random generator, one at a
+time with short pauses between them, in bursts of one to three; after each
+burst the pool must heal. What each fault does, and how it is undone:
+
+  kill9       kill -9 of a server (the ACTIVE more often than not), then,
+              after 0.5-3 s, it starts again
+  sigstop     SIGSTOP of a server for 0.3-3 s (a stalled disk, swapping)
+  sql_thread  STOP SLAVE SQL_THREAD on a standby; started again after
+              1-3 s if mppstate has not done it
+  mppstate    mppstate stopped (SIGTERM) or killed (SIGKILL), and started
+              again after up to 1 s
+  sighup      SIGHUP to mppstate: it reloads its configuration
+  switchover  mppctl switchover to a standby
+
+The seed fixes which faults come, on which role (ACTIVE or standby) and
+for how long; the servers' timing does the rest.
+"""
+
+import signal
+import time
+
+from daemonlib import read_state
+
+FAULTS = {"kill9": 2, "sigstop": 3, "sql_thread": 1, "mppstate": 1, "sighup": 1, "switchover": 1}
+
+
+class Campaign:
+    """Runs faults on cluster c and mppstate m, with `watch` (a StateWatch)
+    told when mppstate is down on purpose. counts[kind]: faults run, by
+    kind; heal_seconds: how long each heal took; violations: what broke."""
+
+    def __init__(self, c, m, watch, rng, log):
+        self.c = c
+        self.m = m
+        self.watch = watch
+        self.rng = rng
+        self.log = log
+        self.counts = {kind: 0 for kind in FAULTS}
+        self.heal_seconds = []
+        self.violations = []
+        self.switchovers_refused = 0
+        self.t0 = time.monotonic()
+
+    def say(self, text):
+        self.log("%7.2fs %s" % (time.monotonic() - self.t0, text))
+
+    # ----- what the state file says -----
+
+    def state(self):
+        return read_state(self.m.state_path)
+
+    def nodes_in(self, *states):
+        s = self.state()
+        if s is None:
+            return []
+        return [int(n[2:]) for n, v in sorted(s["nodes"].items()) if v["state"] in states]
+
+    def pick_server(self):
+        """The ACTIVE six times in ten, else any server: two draws from the
+        generator whatever the state, so a seed replays the same choices."""
+        on_active = self.rng.random() < 0.6
+        anyone = self.rng.randrange(len(self.c.nodes)) + 1
+        active = self.nodes_in("ACTIVE")
+        return active[0] if on_active and active else anyone
+
+    def pick_standby(self):
+        k = self.rng.randrange(12)
+        standbys = [i for i in self.nodes_in("STANDBY") if self.c.running(i)]
+        return standbys[k % len(standbys)] if standbys else None
+
+    # ----- the faults -----
+
+    def run(self, kind):
+        self.counts[kind] += 1
+        getattr(self, "_" + kind)()
+
+    def _kill9(self):
+        i = self.pick_server()
+        pause = self.rng.uniform(0.5, 3)
+        self.say("kill -9 db%d, restart after %.1fs" % (i, pause))
+        self.c.kill9(i)
+        time.sleep(pause)
+        self.c.restart(i)
+        self.say("db%d restarted" % i)
+
+    def _sigstop(self):
+        i = self.pick_server()
+        pause = self.rng.uniform(0.3, 3)
+        self.say("SIGSTOP db%d for %.1fs" % (i, pause))
+        self.c.sigstop(i)
+        time.sleep(pause)
+        self.c.sigcont(i)
+
+    def _sql_thread(self):
+        i = self.pick_standby()
+        pause = self.rng.uniform(1, 3)
+        if i is None:
+            self.say("no standby to stop the SQL thread of")
+            return
+        self.say("STOP SLAVE SQL_THREAD on db%d for %.1fs" % (i, pause))
+        try:
+            self.c.sql_repeatable(i, "STOP SLAVE SQL_THREAD")
+        except Exception as e:  # a fence or a restart in between
+            self.say("  not stopped: %s" % e)
+            return
+        time.sleep(pause)
+        try:
+            status = self.c.slave_status(i)
+            if status and status.get("Slave_SQL_Running") != "Yes":
+                self.c.sql_repeatable(i, "START SLAVE SQL_THREAD")
+                self.say("  db%d SQL thread started again by the campaign" % i)
+        except Exception as e:
+            self.say("  not started again: %s" % e)
+
+    def _mppstate(self):
+        kill = self.rng.random() < 0.5
+        pause = self.rng.uniform(0, 1)
+        self.watch.expect_running = False
+        if kill:
+            self.say("kill -9 mppstate, start after %.1fs" % pause)
+            self.m.proc.kill()
+            self.m.proc.wait()
+        else:
+            self.say("stop mppstate (SIGTERM), start after %.1fs" % pause)
+            code = self.m.stop()
+            if code != 0:
+                self.violations.append("mppstate exited %s on SIGTERM" % code)
+        time.sleep(pause)
+        self.m.start()
+        self.watch.expect_running = True
+
+    def _sighup(self):
+        self.say("SIGHUP mppstate")
+        self.m.proc.send_signal(signal.SIGHUP)
+
+    def _switchover(self):
+        i = self.pick_standby()
+        if i is None:
+            self.say("no standby to switch over to")
+            return
+        self.say("mppctl switchover main db%d" % i)
+        r = self.m.mppctl("switchover", "main", "db%d" % i, check=False)
+        if r.returncode != 0:
+            self.switchovers_refused += 1
+        self.say("  exit %d: %s" % (r.returncode, (r.stdout + r.stderr).strip()[-200:]))
+
+    # ----- healing -----
+
+    def healed(self, writer, timeout=60, rounds=8):
+        """Waits until every node is ACTIVE or STANDBY, the ACTIVE's
+        standbys all acknowledge its commits (semi-sync), the client's
+        commits go through, and so it stays for `rounds` rounds. Returns
+        the ACTIVE's number, or None after a violation (recorded)."""
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        since = None
+        s = None
+        while time.monotonic() < deadline:
+            s = self.state()
+            ok = s is not None and sorted(v["state"] for v in s["nodes"].values()) == \
+                ["ACTIVE"] + ["STANDBY"] * (len(self.c.nodes) - 1)
+            active = None
+            if ok:
+                active = self.nodes_in("ACTIVE")[0]
+                try:
+                    clients = int(self.c.sql_dicts(active, "SHOW GLOBAL STATUS LIKE "
+                                                           "'Rpl_semi_sync_master_clients'")[0]["Value"])
+                    ok = clients == len(self.c.nodes) - 1
+                except Exception:
+                    ok = False
+            if not ok or (since is not None and since[0] != active):
+                since = None
+            elif since is None:
+                since = (active, s["seq"], len(writer.acked))
+            elif s["seq"] >= since[1] + rounds and len(writer.acked) > since[2]:
+                took = time.monotonic() - t0
+                self.heal_seconds.append(took)
+                self.say("healed in %.1fs: db%d ACTIVE, %d acknowledged" % (took, active, len(writer.acked)))
+                return active
+            time.sleep(0.05)
+        nodes = s and {n: "%s %s %s" % (v["state"], v["status"], v["reason"]) for n, v in s["nodes"].items()}
+        self.violations.append("not healed within %ds: %s" % (timeout, nodes))
+        return None
+
+    def go(self, writer, minutes):
+        """Faults for `minutes`, healing after each burst; returns the final
+        ACTIVE's number, or None once the pool did not heal."""
+        end = time.monotonic() + minutes * 60
+        kinds = list(FAULTS)
+        weights = [FAULTS[k] for k in kinds]
+        active = self.healed(writer)
+        while active is not None and time.monotonic() < end and not self.violations:
+            for _ in range(self.rng.randint(1, 3)):
+                self.run(self.rng.choices(kinds, weights)[0])
+                time.sleep(self.rng.uniform(0.2, 2))
+            active = self.healed(writer)
+        return active
