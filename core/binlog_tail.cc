@@ -210,6 +210,30 @@ RewindTail FindRewindTail(const std::vector<BinlogEvent>& events, const std::vec
   return out;
 }
 
+bool DecodeInnodbName(const std::string& innodb_name, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < innodb_name.size(); ++i) {
+    char c = innodb_name[i];
+    if (c == '/') {
+      *out += '.';
+    } else if (c != '@') {
+      *out += c;
+    } else {
+      uint32_t code = 0;
+      for (size_t k = 1; k <= 4; ++k) {
+        char h = i + k < innodb_name.size() ? innodb_name[i + k] : 'x';
+        int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+        if (digit < 0) return false;
+        code = code * 16 + static_cast<uint32_t>(digit);
+      }
+      if (code == 0 || code >= 0x80) return false;
+      *out += static_cast<char>(code);
+      i += 4;
+    }
+  }
+  return true;
+}
+
 std::string WhyNotOwnTail(const RewindTail& tail, uint32_t server_id, const std::string& node_name) {
   for (const Gtid& g : tail.extra)
     if (g.server_id != server_id)

@@ -77,6 +77,12 @@ struct RewindTail {
 RewindTail FindRewindTail(const std::vector<BinlogEvent>& events, const std::vector<Gtid>& writer_state,
                           const std::string& writer_name);
 
+// InnoDB's name of a table or a foreign key ("db/name", each character
+// other than a letter, a digit or "_" encoded as @XXXX, as
+// INNODB_SYS_FOREIGN shows it) as the binlog's Table_map names tables
+// ("db.name"); false for an encoding beyond ASCII, which is not decoded.
+bool DecodeInnodbName(const std::string& innodb_name, std::string* out);
+
 // Why the extra transactions of `tail` are not all the node's own, "" if
 // they are: its semi-sync proves only that no client was told of what it
 // committed as a writer; one from another server (server_id) it received

@@ -1,6 +1,5 @@
 #include "mppstate/node_rewind.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -230,15 +229,16 @@ bool ReadTail(Session* s, const std::vector<Gtid>& writer_state, std::vector<Bin
 }
 
 // The record of a rewind under way, in data_dir, written before the undo
-// and removed after the binlog restarted: "saved PATH", "state GTIDS",
-// "pos GTIDS" lines.
-// A rewind past its point of no return (data_dir/rewind-NODE.pending):
-// the saved tail, the binlog state and replication position it restarts
-// the node at, and the node's replication position before (has_before:
-// recorded; older records lack it).
+// and removed after the binlog restarted: "saved PATH", "state GTIDS" and
+// "pos GTIDS" (what the node restarts at), "before GTIDS" (its
+// replication position before) and "reset N" (the number its binlog files
+// restart at) lines. An older record lacks the last two (complete()).
 struct Pending {
   std::string saved, state, pos, before;
   bool has_before = false;
+  uint64_t reset_to = 0;
+
+  bool complete() const { return has_before && reset_to > 0; }
 };
 
 bool ReadPending(const std::string& path, Pending* out) {
@@ -254,38 +254,45 @@ bool ReadPending(const std::string& path, Pending* out) {
     else if (key == "before") {
       out->before = value;
       out->has_before = true;
+    } else if (key == "reset") {
+      out->reset_to = strtoull(value.c_str(), nullptr, 10);
     }
   }
   return true;
 }
 
-// RESET MASTER, then the binlog state and the replication position of the
-// fork, on a session that waits as long as the tools may: RESET MASTER can
+// "binlog.000007" -> 7; 0 if it ends in no number.
+uint64_t BinlogNumber(const std::string& file) {
+  size_t dot = file.rfind('.');
+  if (dot == std::string::npos || dot + 1 == file.size()) return 0;
+  return strtoull(file.c_str() + dot + 1, nullptr, 10);
+}
+
+// RESET MASTER TO the recorded number, then the binlog state and the
+// replication position of the fork, on a session that waits as long as
+// the tools may: RESET MASTER can
 // outlast the query timeout on a busy server. (gtid_slave_pos cannot go
 // first: with gtid_strict_mode a binlog holding more refuses it.)
 bool RestartBinlog(const Config& cfg, const NodeConfig& node, const Pending& p, std::string* err) {
   Session reset(node);
-  return reset.Open(cfg, MysqlTimeoutSeconds(kToolTimeoutMs), err) && reset.Exec("RESET MASTER", err) &&
+  return reset.Open(cfg, MysqlTimeoutSeconds(kToolTimeoutMs), err) &&
+         reset.Exec("RESET MASTER TO " + std::to_string(p.reset_to), err) &&
          reset.Exec("SET GLOBAL gtid_binlog_state = " + reset.Quote(p.state), err) &&
          reset.Exec("SET GLOBAL gtid_slave_pos = " + reset.Quote(p.pos), err);
 }
 
-// Whether InnoDB's name of a table ("db/table", special characters
-// encoded as @XXXX) may be `table` ("db.table"): an encoded name is
-// taken to match any name with such characters.
+// InnoDB's name of a table or a foreign key ("db/name") as SQL shows it.
 std::string Dotted(std::string innodb_name) {
   size_t slash = innodb_name.find('/');
   if (slash != std::string::npos) innodb_name[slash] = '.';
   return innodb_name;
 }
 
+// Whether InnoDB's name of a table may be `table` ("db.table"): one it
+// cannot decode is taken to match.
 bool SameTable(const std::string& innodb_name, const std::string& table) {
-  if (innodb_name.find('@') != std::string::npos) {
-    for (char c : table)
-      if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') return true;
-    return false;
-  }
-  return Dotted(innodb_name) == table;
+  std::string decoded;
+  return !DecodeInnodbName(innodb_name, &decoded) || decoded == table;
 }
 
 // Why undoing the rows of `tables` would not undo everything their
@@ -365,22 +372,23 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   std::string source = t.rows.empty() ? "" : t.Get(0, {"Master_Host"}) + ":" + t.Get(0, {"Master_Port"});
   if (cut_off) {
     // A rewind cut off (mppstate stopped, a lost connection) is finished
-    // only where it stopped after RESET MASTER; anywhere else its undo may
-    // have been applied, and must never be applied twice.
-    // Where it stopped after RESET MASTER, the binlog state is empty or
-    // the recorded one, and the replication position the one before or the
-    // recorded one. A node rebuilt since (RESET MASTER and a position of
-    // its own) matches neither: its record is stale, and replaying from the
-    // fork would apply again what it has.
+    // only where it stopped after its own RESET MASTER TO N; anywhere else
+    // its undo may have been applied, and must never be applied twice.
+    // There, the oldest binlog file is number N, the binlog state empty or
+    // the recorded one, and the replication position the one before or
+    // the recorded one. A node rebuilt since (a RESET MASTER of its own, a
+    // position of its own) does not match: its record is stale, and
+    // replaying from the fork would apply again what it has.
     std::vector<Gtid> recorded, state, slave, pos, before;
-    Table st;
-    bool reset_done = t.rows.empty() && s.Run("SELECT @@gtid_binlog_state, @@gtid_slave_pos", &st, &err) &&
-                      !st.rows.empty() && st.rows[0].size() == 2 && ParseGtidList(st.rows[0][0], &state) &&
+    Table st, logs;
+    bool reset_done = pending.complete() && t.rows.empty() && s.Run("SHOW BINARY LOGS", &logs, &err) &&
+                      !logs.rows.empty() && BinlogNumber(logs.Get(0, {"Log_name"})) == pending.reset_to &&
+                      s.Run("SELECT @@gtid_binlog_state, @@gtid_slave_pos", &st, &err) && !st.rows.empty() &&
+                      st.rows[0].size() == 2 && ParseGtidList(st.rows[0][0], &state) &&
                       ParseGtidList(st.rows[0][1], &slave) && ParseGtidList(pending.state, &recorded) &&
                       ParseGtidList(pending.pos, &pos) && ParseGtidList(pending.before, &before) &&
                       (state.empty() || GtidListText(state) == GtidListText(recorded)) &&
-                      (GtidListText(slave) == GtidListText(pos) ||
-                       (pending.has_before && GtidListText(slave) == GtidListText(before)));
+                      (GtidListText(slave) == GtidListText(pos) || GtidListText(slave) == GtidListText(before));
     if (!reset_done)
       return Fail(node.name + ": a rewind of it was cut off after it saved " + pending.saved +
                   "; whether its undo was applied is unknown: compare the rows with that file, then remove " +
@@ -462,14 +470,19 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   }
   // From here on, a cut-off rewind is known: the undo and the restart of
   // the binlog cannot be one transaction.
-  if (!s.Run("SELECT @@gtid_slave_pos", &t, &err)) {
+  // Its binlog files restart at the next number: a node that an operator
+  // rebuilt with a RESET MASTER of their own is told from one this rewind
+  // cut off (binlog.000001).
+  Table logs;
+  if (!s.Run("SELECT @@gtid_slave_pos", &t, &err) || !s.Run("SHOW BINARY LOGS", &logs, &err) || logs.rows.empty()) {
     discard();
-    return Fail(err);
+    return Fail(err.empty() ? node.name + ": no binary logs" : err);
   }
-  pending = Pending{saved, GtidListText(tail.state_at_fork), GtidListText(tail.pos_at_fork), t.First(), true};
+  pending = Pending{saved, GtidListText(tail.state_at_fork), GtidListText(tail.pos_at_fork), t.First(), true,
+                    BinlogNumber(logs.Get(logs.rows.size() - 1, {"Log_name"})) + 1};
   if (!WriteFileDurable(pending_path,
                         "saved " + pending.saved + "\nstate " + pending.state + "\npos " + pending.pos + "\nbefore " +
-                            pending.before + "\n",
+                            pending.before + "\nreset " + std::to_string(pending.reset_to) + "\n",
                         0600, &err))
     return Fail(node.name + ": " + err);
   std::vector<std::string> apply = ToolArgs(cfg, "mariadb", node);

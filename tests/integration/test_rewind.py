@@ -152,21 +152,23 @@ def test_a_rewind_is_refused_for_ddl(cluster, mppstate):
 
 
 @pytest.mark.timeout(180)
-def test_a_rewind_is_refused_for_a_change_a_foreign_key_cascades(cluster, mppstate):
+@pytest.mark.parametrize("parent", ["parent", "p.q"])
+def test_a_rewind_is_refused_for_a_change_a_foreign_key_cascades(cluster, mppstate, parent):
     # Found in review: InnoDB's cascaded deletes are not in the binlog, so
     # the undo restored the parent row only, and db1 rejoined with fewer
-    # child rows than the writer.
+    # child rows than the writer. Then again with a dot in the parent's
+    # name, which InnoDB encodes (p@002eq).
     c, m = start(cluster, mppstate)
-    c.sql(1, "CREATE TABLE mpptest.parent (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
+    c.sql(1, "CREATE TABLE mpptest.`%s` (id INT PRIMARY KEY) ENGINE=InnoDB;\n"
              "CREATE TABLE mpptest.child (id INT PRIMARY KEY, pid INT, CONSTRAINT child_parent "
-             "FOREIGN KEY (pid) REFERENCES mpptest.parent(id) ON DELETE CASCADE) ENGINE=InnoDB;\n"
-             "INSERT INTO mpptest.parent VALUES (1), (2);\n"
-             "INSERT INTO mpptest.child VALUES (10, 1), (11, 1), (20, 2)")
+             "FOREIGN KEY (pid) REFERENCES mpptest.`%s`(id) ON DELETE CASCADE) ENGINE=InnoDB;\n"
+             "INSERT INTO mpptest.`%s` VALUES (1), (2);\n"
+             "INSERT INTO mpptest.child VALUES (10, 1), (11, 1), (20, 2)" % (parent, parent, parent))
     c.wait_replicated()
     rounds_pass(m)
-    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "DELETE FROM mpptest.parent WHERE id = 1"))
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "DELETE FROM mpptest.`%s` WHERE id = 1" % parent))
     refused(m, "foreign key mpptest.child_parent of mpptest.child ON DELETE CASCADE changes rows of "
-               "mpptest.child when mpptest.parent changes")
+               "mpptest.child when mpptest.%s changes" % parent)
     assert c.value(1, "(SELECT COUNT(*) FROM mpptest.child)") == "1", "the refused rewind changed db1"
 
 
@@ -217,9 +219,9 @@ def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_
         saved = os.path.join(m.data_dir, "rewind-db3-20261207T000000Z.sql")
         pending = os.path.join(m.data_dir, "rewind-db3.pending")
         with open(pending, "w") as f:
-            f.write("saved %s\nstate %s\npos %s\nbefore \n" % (saved, state, pos))
+            f.write("saved %s\nstate %s\npos %s\nbefore \nreset 7\n" % (saved, state, pos))
         # Cut off here: the binlog reset, the position the one before.
-        c.sql(3, "RESET MASTER;\nSET GLOBAL gtid_slave_pos = ''")
+        c.sql(3, "RESET MASTER TO 7;\nSET GLOBAL gtid_slave_pos = ''")
     finally:
         os.kill(m.proc.pid, signal.SIGCONT)
     m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY" and not os.path.exists(pending), timeout=30,
@@ -234,24 +236,26 @@ def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_
 
 
 @pytest.mark.timeout(180)
-def test_a_stale_rewind_record_is_never_finished_on_a_node_rebuilt_since(cluster, mppstate):
-    # Found in review: a node rebuilt while the record of a rewind cut off
-    # long ago was still in data_dir (RESET MASTER, a position of its own,
-    # no replication) looked like one cut off after its RESET MASTER: its
-    # position was set back to the record's fork, and the attachment
-    # replayed what it had (duplicate key).
+@pytest.mark.parametrize("rebuilt_at", ["the writer's position", "no position"])
+def test_a_stale_rewind_record_is_never_finished_on_a_node_rebuilt_since(cluster, mppstate, rebuilt_at):
+    # Found in review, twice: a node rebuilt while the record of a rewind
+    # cut off long ago was still in data_dir (RESET MASTER, no replication,
+    # the writer's position, or none, as the ex-writer had before) looked
+    # like one cut off after its RESET MASTER: its position was set back to
+    # the record's fork, and the attachment replayed what it had.
     c, m = start(cluster, mppstate)
     state, pos = c.value(3, "@@gtid_binlog_state"), c.value(3, "@@gtid_slave_pos")
+    before = "" if rebuilt_at == "no position" else pos
     saved = os.path.join(m.data_dir, "rewind-db3-20261207T000000Z.sql")
     pending = os.path.join(m.data_dir, "rewind-db3.pending")
     os.kill(m.proc.pid, signal.SIGSTOP)
     try:
         with open(pending, "w") as f:
-            f.write("saved %s\nstate %s\npos %s\nbefore %s\n" % (saved, state, pos, pos))
+            f.write("saved %s\nstate %s\npos %s\nbefore %s\nreset 7\n" % (saved, state, pos, before))
         for i in range(5):
             c.write(1, "later-%d" % i)
         c.wait_replicated()
-        now = c.value(1, "@@gtid_binlog_pos")
+        now = c.value(1, "@@gtid_binlog_pos") if before else ""
         c.sql(3, "STOP SLAVE;\nRESET SLAVE ALL;\nRESET MASTER;\nSET GLOBAL gtid_slave_pos = '%s'" % now)
     finally:
         os.kill(m.proc.pid, signal.SIGCONT)
@@ -334,8 +338,8 @@ def test_no_rewind_while_a_replica_that_may_have_acknowledged_the_tail_is_unreac
                what="the rewind refused while db3 does not answer")
     finally:
         c.sigcont(3)
-    m.wait(lambda s: "rewind refused: db3 holds what db2 lacks too" in s["nodes"]["db1"]["reason"], timeout=40,
-           what="the rewind refused while db3 holds the commit")
+    m.wait(lambda s: "rewind refused: db3 holds 0-1-11 of it too, which db2 lacks" in s["nodes"]["db1"]["reason"],
+           timeout=40, what="the rewind refused while db3 holds the commit")
     assert ": rewound " not in m.log()
     assert "acked-by-db3" in rows(c, 1) and "acked-by-db3" in rows(c, 3)
 
