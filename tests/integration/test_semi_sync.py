@@ -5,11 +5,15 @@ runs as a semi-sync replica, drift is put back, and after a kill -9 of the
 writer the new writer acknowledges commits semi-synchronously at once and
 no acknowledged commit is lost."""
 
+import os
+import signal
+import threading
 import time
 
 import pytest
 
 from daemonlib import actives
+from mariadb_cluster import ClusterError
 from replication_lib import Writer, global_status as status, managed, until
 
 SEMI = {"global": {"connect_timeout": "1s"},
@@ -104,3 +108,40 @@ def test_sigstop_of_a_semi_sync_writer_promotes_and_repoints_without_a_failed_st
     failed = [l for l in m.log()[logged:].splitlines() if "topology" in l and " failed:" in l]
     assert failed == [], "a step failed:\n" + "\n".join(failed)
     note("SIGSTOP under semi-sync: new writer promoted and its replica semi-sync after %.2fs" % took)
+
+
+@pytest.mark.timeout(180)
+def test_a_crashed_writer_with_the_recommended_settings_drops_its_unacknowledged_commit(cluster, mppstate):
+    # Found by the fault campaign: with rpl_semi_sync_slave_enabled = ON
+    # alone, MariaDB 10.11 committed at its restart a commit the killed
+    # writer had not had acknowledged, and the node stayed FAIL "diverged"
+    # (a rewind refuses a node that restarted). With init_rpl_role = SLAVE
+    # too, as doc/replication.md now recommends, it truncates it and
+    # rejoins by itself.
+    c = cluster(server_options=["rpl-semi-sync-slave-enabled = ON", "init-rpl-role = SLAVE"])
+    m = mppstate(c, managed(c, rejoin="auto", interval="200ms", extra=SEMI))
+    m.wait(lambda s: actives(s) == ["db1"], what="db1 ACTIVE")
+    until(lambda: follows_writer(c, 1, [2, 3]), 20, "semi-sync settled")
+    os.kill(m.proc.pid, signal.SIGSTOP)
+    try:
+        for i in (2, 3):
+            c.sql(i, "STOP SLAVE IO_THREAD")
+        def commit():
+            try:
+                c.sql(1, "INSERT INTO mpptest.t (v) VALUES ('unacked')")
+            except ClusterError:
+                pass  # the crash ends it: its client is never told OK
+        pending = threading.Thread(target=commit)
+        pending.start()
+        until(lambda: c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE "
+                               "'Waiting for semi-sync ACK%'"), 10, "the commit waiting for an acknowledgement")
+        c.kill9(1)
+    finally:
+        os.kill(m.proc.pid, signal.SIGCONT)
+    pending.join(10)
+    m.wait(lambda s: actives(s) in (["db2"], ["db3"]), timeout=30, what="a new writer")
+    c.restart(1)
+    assert "Successfully truncated binlog file" in c.error_log(1, lines=200)
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 back as a STANDBY")
+    assert "unacked" not in {r["v"] for r in c.sql_dicts(1, "SELECT v FROM mpptest.t")}
+    assert ": rewound " not in m.log() and "diverged" not in m.log(), m.log()[-3000:]
