@@ -292,7 +292,10 @@ def test_two_ex_writers_each_with_its_own_tail_are_both_rewound(cluster, mppstat
     # db1 stays hung: nothing can rewind it yet.
     m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY", timeout=30, what="db3 STANDBY of db2")
     until(lambda: status(c, 2, "Rpl_semi_sync_master_clients") == 1, 20, "db3 acknowledging db2's commits")
-    rounds_pass(m)
+    # The failover's plans are all done: one made from polls taken before
+    # its steps would otherwise attach db3 to db2 again once mppstate
+    # resumes, and db3 would receive (and acknowledge) db2's tail.
+    no_steps_for(m)
     second = hang_with_a_tail(2, (3,), "tail-of-db2", 3)
     c.sigcont(1)
     c.sigcont(2)
@@ -449,6 +452,17 @@ def test_a_failing_rewind_leaves_nothing_behind_in_data_dir(cluster, mppstate):
 def rounds_pass(m, n=3):
     seq = m.state()["seq"]
     m.wait(lambda s: s["seq"] >= seq + n, what="%d rounds" % n)
+
+
+def no_steps_for(m, rounds=6, timeout=30):
+    """Waits until mppstate has taken no topology step for `rounds` rounds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        steps = m.log().count("topology main:")
+        rounds_pass(m, rounds)
+        if m.log().count("topology main:") == steps:
+            return
+        assert time.monotonic() < deadline, "topology steps still taken after %ss:\n%s" % (timeout, m.log()[-2000:])
 
 
 def everyone_back(s):
