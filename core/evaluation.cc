@@ -175,6 +175,60 @@ std::string NoLongerWriter(const Config& cfg, const Evaluation& ev, const PoolCo
   return "now a read-only replica of " + cfg.nodes[static_cast<size_t>(source)].name;
 }
 
+// The one set of rules by which a node may replace the writer `old` of its
+// pool (-1: none known): a failover, an election in place of a writer that
+// is gone, and a switchover all ask it (doc/pool-logic.md, "Eligible to
+// replace the writer"); "" when it may. Every refusal is one that time or
+// an operator can end: nothing known only from before the trouble refuses
+// a node that has since applied all it received, and its STATE neither (a
+// standby FAIL for a lag it no longer has may hold the most data); what
+// made it FAIL and still holds is checked here.
+// caught_up: a switchover's target was just seen caught up on live
+// connections. may_wait: a relay log not applied yet is no refusal (with
+// semi_sync the pool waits for the node that received the most).
+std::string WhyNotEligibleToReplace(const Config& cfg, const Evaluation& ev, int pool, int old, int node,
+                                    bool caught_up, bool may_wait) {
+  const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
+  const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  if (n.offline) return "OFFLINE";
+  if (n.demoted) return "demoted";
+  if (!n.diverged.empty()) return "diverged: " + n.diverged;
+  if (!n.errant.empty()) return "errant: " + n.errant;
+  if (Unpolled(n)) return "not polled this round (a monitor problem)";
+  if (!n.polled) return "not polled yet";
+  if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
+  if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
+  const ReplicationStatus& r = n.last.repl;
+  if (old >= 0 && !r.configured) return "not a replica";
+  if (old >= 0 && !SameAddress(r.source, cfg.nodes[static_cast<size_t>(old)].address))
+    return "replicates from " + r.source_text + ", not from " + cfg.nodes[static_cast<size_t>(old)].name;
+  if (r.configured && !r.sql_running) return "SQL thread stopped";
+  if (r.configured && r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
+  if (caught_up || !r.configured) return "";  // not a replica: no writer was known
+  std::string limit = " > max_promote_lag " + Seconds(pc.max_promote_lag_ms);
+  if (!r.relay_applied && !may_wait) {
+    std::string why = "relay log not applied yet";
+    int64_t lag = n.lag_before_trouble;
+    if (lag > 0)
+      why += " (lag " + std::to_string(lag) + "s before the trouble" +
+             (lag * 1000 > pc.max_promote_lag_ms ? limit : std::string()) + ")";
+    return why;
+  }
+  // Still receiving from a writer that answers: how far behind it is now.
+  int64_t lag = TrustedLag(n.last);
+  if (lag * 1000 > pc.max_promote_lag_ms) return "lag " + std::to_string(lag) + "s" + limit;
+  return "";
+}
+
+// Who replaces a failing writer, or why nobody does yet.
+struct Replacement {
+  int chosen = -1;            // the node to make ACTIVE
+  int awaited = -1;           // a node given time to apply what it received first
+  bool promote_wait = false;  // awaited for promote_wait, else for semi_sync
+  std::string blocked;        // why no node may be chosen (semi_sync)
+  std::string refusals;       // why each other node is not eligible: "db2: ...; db3: ..."
+};
+
 class PoolRound {
  public:
   PoolRound(const Config& cfg, int pool, const RoundInput& in, Evaluation* ev)
@@ -190,7 +244,9 @@ class PoolRound {
   void SetState(int n, State s, TransitionCause cause, const std::string& why);
   void Elect();
   void ElectInPlaceOf(int old, const std::string& old_what);
-  std::string WhyNotEligibleInPlaceOf(int node, int old, bool may_wait);
+  Replacement ChooseInPlaceOf(int old);
+  void Demote(int old, int by);
+  std::string AwaitedNote(const Replacement& c, const std::string& before);
   void Choose(int n, TransitionCause cause, const std::string& why);
   void FindErrant(int active);
   void RecordWriterSemiSync(int active);
@@ -312,106 +368,125 @@ void PoolRound::Elect() {
   if (!pe_.elected && !prefix.empty()) pe_.note = prefix + pe_.note;
 }
 
-// Why node may not replace `old` (the writer the pool had, -1: unknown) in
-// an election: a failover's rules, where "lag before the trouble" is the
-// last lag seen while both replication threads ran, and is waived when the
-// writer was already gone when mppstate started (nothing else is known).
-// may_wait: a relay log not applied yet is no refusal (semi_sync waits for
-// the node that received the most to apply it).
-std::string PoolRound::WhyNotEligibleInPlaceOf(int node, int old, bool may_wait) {
-  const NodeEval& n = Node(node);
-  const ReplicationStatus& r = n.last.repl;
-  if (old >= 0) {
-    if (!r.configured) return "not a replica";
-    if (SourceInPool(cfg_, pool_, n) != old) return "replicates from " + r.source_text + ", not from " + Name(old);
+// Who replaces the writer `old` (-1: none known), by the rules of
+// WhyNotEligibleToReplace: the eligible node that received the most of
+// old's data, then priority order. With semi_sync only the node that
+// received the most may (a commit was acknowledged once one replica had
+// it), once it has applied it; with promote_wait a node that received more
+// but has not applied it yet gets that long first. A failover and an
+// election in place of a writer that is gone both choose here.
+Replacement PoolRound::ChooseInPlaceOf(int old) {
+  Replacement out;
+  auto received = [&](int n) -> const ReplicationPosition& { return Node(n).last.repl.received; };
+  for (int n : pool_.nodes) {
+    if (n == old) continue;
+    std::string no = WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, n, false, false);
+    if (!no.empty()) {
+      out.refusals += (out.refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
+      continue;
+    }
+    if (out.chosen < 0 || ComparePositions(received(n), received(out.chosen)) == 1) out.chosen = n;
   }
-  if (r.configured) {
-    if (!r.sql_running) return "SQL thread stopped";
-    if (r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
-    if (!r.relay_applied && !may_wait) return "relay log not applied yet";
+  if (old >= 0 && pool_.semi_sync) {
+    int most = MostReceived(old, &out.blocked);
+    if (!out.blocked.empty()) {
+      out.chosen = -1;
+      return out;
+    }
+    if (most >= 0 && (out.chosen < 0 || ComparePositions(received(most), received(out.chosen)) == 1)) {
+      std::string no = WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, most, false, true);
+      out.chosen = -1;
+      if (!no.empty()) {
+        out.blocked = Name(most) + " received the most and with semi_sync no node that lacks it replaces " +
+                      Name(old) + ", but " + Name(most) + ": " + no;
+      } else if (!Node(most).last.repl.relay_applied) {
+        out.awaited = most;
+      } else {
+        out.chosen = most;
+      }
+      return out;
+    }
   }
-  int64_t lag = n.lag_before_trouble >= 0 ? n.lag_before_trouble : TrustedLag(n.last);
-  if (lag >= 0 && lag * 1000 > pool_.max_promote_lag_ms)
-    return "lag " + std::to_string(lag) + "s > max_promote_lag " + Seconds(pool_.max_promote_lag_ms);
-  return "";
+  bool may_wait = in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms;
+  if (!pool_.semi_sync && pool_.promote_wait_ms > 0 && may_wait) {
+    for (int n : pool_.nodes) {
+      if (n == old || Node(n).last.repl.relay_applied) continue;
+      if (!WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, n, false, true).empty()) continue;
+      if (out.chosen >= 0 && ComparePositions(received(n), received(out.chosen)) != 1) continue;
+      out.chosen = -1;
+      out.awaited = n;
+      out.promote_wait = true;
+      return out;
+    }
+  }
+  return out;
+}
+
+std::string PoolRound::AwaitedNote(const Replacement& c, const std::string& before) {
+  if (c.promote_wait)
+    return "waiting up to " + Seconds(pool_.promote_wait_ms) + " for " + Name(c.awaited) +
+           " to apply its relay log before " + before;
+  return "waiting for " + Name(c.awaited) + " to apply what it received before " + before +
+         " (semi_sync: it alone has every acknowledged commit)";
 }
 
 // An election where the writer the pool had (old; -1: none known) is not
-// usable: the eligible node that received the most, then priority order;
-// old, a node of the pool, is demoted as a failover would. As at a
-// failover, old's replicas first stop receiving from it (it may be hung,
-// not dead), and with semi_sync only the one that received the most of it
-// may replace it.
+// usable: chosen as a failover would (ChooseInPlaceOf), and old, a node of
+// the pool, is demoted. As at a failover, old's replicas first stop
+// receiving from it (it may be hung, not dead).
 void PoolRound::ElectInPlaceOf(int old, const std::string& old_what) {
+  if (pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
   std::string not_severed;
   if (old >= 0 && Sever(old, &not_severed)) return;
-  int best = -1;
-  bool any_replica = false;
-  std::string refusals;
-  for (int n : pool_.nodes) {
-    if (n == old || !IsCandidateForElection(Node(n), pool_)) continue;
-    any_replica = any_replica || Node(n).last.repl.configured;
-    std::string no = WhyNotEligibleInPlaceOf(n, old, false);
-    if (!no.empty()) {
-      refusals += (refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
-      continue;
-    }
-    if (best < 0 || ComparePositions(Node(n).last.repl.received, Node(best).last.repl.received) == 1) best = n;
+  Replacement c = ChooseInPlaceOf(old);
+  std::string failing = old >= 0 ? Name(old) + " (" + old_what + ") is failing" : std::string();
+  if (!c.blocked.empty()) {
+    pe_.note = "no node can be ACTIVE: " + failing + ": " + c.blocked;
+    return;
   }
-  if (old >= 0 && pool_.semi_sync) {
-    std::string blocked;
-    int most = MostReceived(old, &blocked);
-    if (!blocked.empty()) {
-      pe_.note = "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing: " + blocked;
-      return;
-    }
-    if (most >= 0 && (best < 0 || ComparePositions(Node(most).last.repl.received, Node(best).last.repl.received) == 1)) {
-      std::string no = IsCandidateForElection(Node(most), pool_) ? WhyNotEligibleInPlaceOf(most, old, true)
-                                                                 : std::string("is not a candidate");
-      if (!no.empty()) {
-        pe_.note = "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing, " + Name(most) +
-                   " received the most and with semi_sync no node that lacks it is elected, but " + Name(most) +
-                   ": " + no;
-        return;
-      }
-      if (!Node(most).last.repl.relay_applied) {
-        pe_.note = "waiting for " + Name(most) + " to apply what it received before the election (semi_sync: " +
-                   "it alone has every acknowledged commit)";
-        pe_.awaited = most;
-        return;
-      }
-      best = most;
-    }
+  if (c.awaited >= 0) {
+    pe_.note = AwaitedNote(c, "the election");
+    pe_.awaited = c.awaited;
+    return;
   }
-  if (best < 0) {
-    pe_.note = old >= 0 ? "no node can be ACTIVE: " + Name(old) + " (" + old_what + ") is failing and no node is eligible"
+  if (c.chosen < 0) {
+    pe_.note = old >= 0 ? "no node can be ACTIVE: " + failing + " and no node is eligible"
                         : std::string("no node can be ACTIVE: none is healthy");
-    if (!refusals.empty()) pe_.note += ": " + refusals;
+    if (!c.refusals.empty()) pe_.note += ": " + c.refusals;
     return;
   }
   if (old < 0) {
-    Choose(best, TransitionCause::kElection,
-           any_replica ? "elected: the replica that received the most" : "elected: first healthy node in priority order");
+    Choose(c.chosen, TransitionCause::kElection,
+           Node(c.chosen).last.repl.configured ? "elected: the replica that received the most"
+                                               : "elected: first healthy node in priority order");
     return;
   }
   std::string cause = Name(old) + " (" + old_what + ") " + StatusName(PollLevel(Node(old)));
   std::string problem = PollProblem(Node(old));
   if (!problem.empty()) cause += ": " + problem;
-  Choose(best, TransitionCause::kFailover, "elected in place of " + cause);
+  Choose(c.chosen, TransitionCause::kFailover, "elected in place of " + cause);
+  Demote(old, c.chosen);
+  pe_.note = "failover at election: " + Name(old) + " -> " + Name(c.chosen);
+  if (!not_severed.empty()) pe_.note += " (not stopped from receiving, " + not_severed + ")";
+}
+
+// old, the writer replaced by `by`, is FAIL until an operator or
+// demoted_recovery brings it back; the failover is the pool's last one.
+void PoolRound::Demote(int old, int by) {
   SetState(old, State::kFail, TransitionCause::kFailover,
-           "demoted in favour of " + Name(best) + "; `mppctl recover " + Name(old) + "` when its data is checked");
+           "demoted in favour of " + Name(by) + "; `mppctl recover " + Name(old) + "` when its data is checked");
   Node(old).demoted = true;
   Node(old).healthy_rounds = 0;
+  pe_.trouble_since_mono_ms = -1;
   pe_.severing_since_mono_ms = -1;
-  pe_.last_failover = FailoverRecord{in_.now_ms, Name(old), Name(best)};
-  pe_.note = "failover at election: " + Name(old) + " -> " + Name(best);
-  if (!not_severed.empty()) pe_.note += " (not stopped from receiving, " + not_severed + ")";
+  pe_.last_failover = FailoverRecord{in_.now_ms, Name(old), Name(by)};
 }
 
 void PoolRound::Choose(int n, TransitionCause cause, const std::string& why) {
   // A switchover's choice stays one across a restart: failback respects it.
   pe_.active_by_switchover = n == pe_.recorded_active && pe_.recorded_by_switchover;
   pe_.elected = true;
+  pe_.trouble_since_mono_ms = -1;
   pe_.recorded_active = -1;
   pe_.recorded_by_switchover = false;
   pe_.note.clear();
@@ -498,80 +573,28 @@ void PoolRound::Failover(int active) {
   if (pe_.trouble_since_mono_ms < 0) pe_.trouble_since_mono_ms = in_.mono_ms;
   std::string not_severed;
   if (Sever(active, &not_severed)) return;
-  // Candidates in priority order; the one that received the most of the old
-  // writer's data wins, priority breaks ties and incomparable histories.
-  int best = -1;
-  std::string refusals;
-  for (int n : pool_.nodes) {
-    if (n == active || Node(n).state != State::kStandby) continue;
-    std::string no = WhyNotEligible(cfg_, ev_, pool_index_, active, n);
-    if (!no.empty()) {
-      refusals += (refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
-      continue;
-    }
-    if (best < 0 || ComparePositions(Node(n).last.repl.received, Node(best).last.repl.received) == 1)
-      best = n;
+  Replacement c = ChooseInPlaceOf(active);
+  if (!c.blocked.empty()) {
+    pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is promoted: " + c.blocked;
+    return;
   }
-  if (pool_.semi_sync) {
-    std::string blocked;
-    int most = MostReceived(active, &blocked);
-    if (!blocked.empty()) {
-      pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is promoted: " + blocked;
-      return;
-    }
-    if (most >= 0 && (best < 0 || ComparePositions(Node(most).last.repl.received, Node(best).last.repl.received) == 1)) {
-      // A commit was acknowledged once one replica received it: only the
-      // one that received the most surely has them all.
-      std::string no = WhyNotEligible(cfg_, ev_, pool_index_, active, most, true);
-      if (!no.empty()) {
-        pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is promoted: " + Name(most) +
-                   " received the most and with semi_sync no standby that lacks it is promoted, but " +
-                   Name(most) + " " + no;
-        return;
-      }
-      if (!Node(most).last.repl.relay_applied) {
-        pe_.note = "waiting for " + Name(most) + " to apply what it received before failover (semi_sync: " +
-                   "it alone has every acknowledged commit)";
-        pe_.awaited = most;
-        return;
-      }
-      best = most;
-    }
+  if (c.awaited >= 0) {
+    pe_.note = AwaitedNote(c, "failover");
+    pe_.awaited = c.awaited;
+    return;
   }
-  // Optionally give a standby that received more, but has not applied it
-  // yet, a bounded time to catch up rather than lose its extra data.
-  if (!pool_.semi_sync && pool_.promote_wait_ms > 0 &&
-      in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms) {
-    for (int n : pool_.nodes) {
-      const NodeEval& ne = Node(n);
-      if (n == active || ne.state != State::kStandby || ne.last.outcome != PollOutcome::kOk) continue;
-      const ReplicationStatus& r = ne.last.repl;
-      if (!r.configured || !r.sql_running || r.sql_errno != 0 || r.relay_applied) continue;
-      if (best >= 0 && ComparePositions(r.received, Node(best).last.repl.received) != 1) continue;
-      pe_.note = "waiting up to " + Seconds(pool_.promote_wait_ms) + " for " + Name(n) +
-                 " to apply its relay log before failover";
-      pe_.awaited = n;
-      return;
-    }
-  }
-  if (best < 0) {
+  if (c.chosen < 0) {
     pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is eligible" +
-               (refusals.empty() ? std::string(": no standby") : ": " + refusals);
+               (c.refusals.empty() ? std::string(": no standby") : ": " + c.refusals);
     return;
   }
   std::string cause = Name(active) + " " + StatusName(PollLevel(Node(active)));
   std::string problem = PollProblem(Node(active));
   if (!problem.empty()) cause += ": " + problem;
-  SetState(best, State::kActive, TransitionCause::kFailover, "promoted: " + cause);
-  SetState(active, State::kFail, TransitionCause::kFailover,
-           "demoted in favour of " + Name(best) + "; `mppctl recover " + Name(active) + "` when its data is checked");
-  Node(active).demoted = true;
-  Node(active).healthy_rounds = 0;
+  SetState(c.chosen, State::kActive, TransitionCause::kFailover, "promoted: " + cause);
+  Demote(active, c.chosen);
   pe_.active_by_switchover = false;
-  pe_.trouble_since_mono_ms = -1;
-  pe_.severing_since_mono_ms = -1;
-  pe_.last_failover = FailoverRecord{in_.now_ms, Name(active), Name(best)};
-  pe_.note = "failover: " + Name(active) + " -> " + Name(best);
+  pe_.note = "failover: " + Name(active) + " -> " + Name(c.chosen);
   if (!not_severed.empty()) pe_.note += " (not stopped from receiving, " + not_severed + ")";
 }
 
@@ -917,29 +940,10 @@ int Evaluation::ActiveOf(const Config& cfg, int pool) const {
 
 std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node,
                            bool caught_up) {
-  const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
+  // A planned switchover moves the writer only to a STANDBY.
   const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
   if (n.state != State::kStandby) return std::string("is ") + StateName(n.state);
-  if (n.offline) return "OFFLINE";
-  if (n.demoted) return "demoted";
-  if (!n.diverged.empty()) return "diverged: " + n.diverged;
-  if (!n.errant.empty()) return "errant: " + n.errant;
-  if (Unpolled(n)) return "not polled this round (a monitor problem)";
-  if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
-  if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
-  const ReplicationStatus& r = n.last.repl;
-  if (!r.configured) return "not a replica";
-  if (active >= 0 && !SameAddress(r.source, cfg.nodes[static_cast<size_t>(active)].address))
-    return "replicates from " + r.source_text + ", not from the ACTIVE";
-  if (!r.sql_running) return "SQL thread stopped";
-  if (r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
-  if (caught_up) return "";
-  if (!r.relay_applied) return "relay log not applied yet";
-  if (n.lag_before_trouble < 0) return "lag unknown before the trouble";
-  if (n.lag_before_trouble * 1000 > pc.max_promote_lag_ms)
-    return "lag " + std::to_string(n.lag_before_trouble) + "s before the trouble > max_promote_lag " +
-           Seconds(pc.max_promote_lag_ms);
-  return "";
+  return WhyNotEligibleToReplace(cfg, ev, pool, active, node, caught_up, false);
 }
 
 int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::string& pool,

@@ -11,6 +11,17 @@ bool Manages(const PoolConfig& pool) { return pool.manage_read_only || pool.mana
 // The node's poll of this round answered: a step may rest on it.
 bool Answered(const NodeEval& n) { return n.monitor_error.empty() && n.polled && n.last.outcome == PollOutcome::kOk; }
 
+// The node's monitoring poll failed, but the server may still answer the
+// admin login (CONNECTION ADMIN gets past 1040), whose view then decides
+// the fence or the promotion: a node nobody can see is never left
+// writable, and a read_only ACTIVE is not left so, for want of a poll.
+bool AdminMaySee(const NodeEval& n) {
+  if (!n.monitor_error.empty() || !n.polled) return false;
+  PollOutcome o = n.last.outcome;
+  return o == PollOutcome::kQueryError || o == PollOutcome::kTimeout || o == PollOutcome::kTooManyConnections ||
+         o == PollOutcome::kAccessDenied;
+}
+
 // What the node's replication should look like and does: it is attached to
 // source with both threads running (or the IO thread connecting).
 bool FollowsSource(const Config& cfg, const NodeEval& n, int source) {
@@ -59,9 +70,17 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
   // 1. Fences: never two writable nodes.
   for (int n : pool.nodes) {
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    if (active < 0 || n == active || !Answered(ne) || ne.last.read_only) continue;
+    if (active < 0 || n == active) continue;
     TopologyStep fence = MakeStep(TopologyStepKind::kFence, p, n, -1);
-    fence.why = name(n) + " is writable and not the ACTIVE " + name(active);
+    if (AdminMaySee(ne)) {
+      fence.admin_evidence = true;
+      fence.why = name(n) + " is not the ACTIVE " + name(active) + " and its poll failed (" +
+                  PollOutcomeName(ne.last.outcome) + ")";
+    } else if (Answered(ne) && !ne.last.read_only) {
+      fence.why = name(n) + " is writable and not the ACTIVE " + name(active);
+    } else {
+      continue;
+    }
     out->push_back(fence);
   }
   // A failover's first phase: its replicas stop receiving from the failing
@@ -75,7 +94,17 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
   }
   if (!pe.severing.empty()) return;
   const NodeEval& a = ev.nodes[static_cast<size_t>(active)];
-  if (!Answered(a)) return;  // the ACTIVE's own trouble: nothing rests on it
+  if (!Answered(a)) {
+    // The ACTIVE's own trouble: only the admin login's view may rest on it.
+    if (!AdminMaySee(a)) return;
+    TopologyStep step = MakeStep(TopologyStepKind::kPromote, p, active, -1);
+    step.stop_replication = pool.manage_replication;
+    step.semi_sync = pool.semi_sync;
+    step.admin_evidence = true;
+    step.why = name(active) + " is the ACTIVE and its poll failed (" + PollOutcomeName(a.last.outcome) + ")";
+    out->push_back(step);
+    return;
+  }
   // 2. The ACTIVE: writable, and managed, replicating from nobody.
   bool replicating = pool.manage_replication && a.last.repl.configured;
   bool promote = a.last.read_only || replicating;

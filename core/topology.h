@@ -9,7 +9,10 @@
 //   - with semi_sync, the ACTIVE has semi-sync's primary side on
 //     (AFTER_SYNC) and its replica side off; the standbys the replica side
 //     on; no other node the primary side.
-// A plan holds only steps the last polls show are needed, in the order they
+// A plan holds only steps the last polls show are needed, or, for a node
+// whose monitoring poll failed but which may still answer the admin login
+// (a check query failing on it, 1040, an overloaded server), the steps the
+// admin login's view may show are needed; in the order they
 // must be taken: the fences of a pool, then (a failover's first phase) the
 // replicas of the failing writer severed from it, then the promotion of its
 // ACTIVE, then the attachments, then the semi-sync settings. The worker that runs them (mppstate/
@@ -52,6 +55,11 @@ struct TopologyStep {
   WriterSemiSyncSeen writer_semi;  // kRewind: the node's semi-sync when it was last the writer
   int64_t acks_cut = 0;            // kRewind: its waits for an acknowledgement the fences cut off, by now
   std::string why;                // what the polls showed, for the log
+  // kFence, kPromote: the node's monitoring poll failed (a query error,
+  // 1040, a timeout), so the worker acts on what the admin login sees: a
+  // fence only if it is writable, a promotion only if it is read_only or
+  // (managed) replicating; nothing, silently, if it does not answer.
+  bool admin_evidence = false;
 };
 
 // The steps for every pool of cfg with manage_read_only (or

@@ -330,6 +330,20 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
 
 }  // namespace
 
+AdminView SeeWithAdminLogin(const Config& cfg, const NodeConfig& node) {
+  AdminView v;
+  Session s(node);
+  Table t;
+  Threads threads;
+  if (!s.Open(cfg, QuerySeconds(cfg), &v.error) || !s.Run("SELECT @@read_only", &t, &v.error) ||
+      !ReadThreads(&s, &threads, &v.error))
+    return v;
+  v.answered = true;
+  v.read_only = t.First() != "0";
+  v.replicating = threads.configured;
+  return v;
+}
+
 StepOutcome FenceNode(const Config& cfg, const NodeConfig& node) {
   std::string err;
   Session s(node);

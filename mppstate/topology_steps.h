@@ -37,6 +37,18 @@ struct StepOutcome {
   int acks_cut = 0;       // Fence: sessions killed while their commit waited for an acknowledgement
 };
 
+// What the admin login sees of a node whose monitoring poll failed (a
+// query error, 1040, a timeout): whether it answers at all, and its
+// read_only and replication.
+struct AdminView {
+  bool answered = false;
+  std::string error;  // why it did not answer
+  bool read_only = false;
+  bool replicating = false;  // a replica is configured
+};
+
+AdminView SeeWithAdminLogin(const Config& cfg, const NodeConfig& node);
+
 // read_only ON, then the client sessions killed (replication and system
 // threads stay). A client holding a table lock, which read_only waits for,
 // is killed first.

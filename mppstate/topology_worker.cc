@@ -241,6 +241,16 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
       Report(r);
       continue;
     }
+    if (step.admin_evidence) {
+      // Acted on only if the admin login shows it is needed; said so.
+      AdminView seen = SeeWithAdminLogin(cfg, node);
+      bool needed = seen.answered && (step.kind == TopologyStepKind::kFence
+                                          ? !seen.read_only
+                                          : seen.read_only || (step.stop_replication && seen.replicating));
+      if (!needed) continue;
+      r.why += "; the admin login sees it " + std::string(seen.read_only ? "read_only" : "writable") +
+               (seen.replicating ? ", replicating" : "") + ": acting on that";
+    }
     switch (step.kind) {
       case TopologyStepKind::kFence:
         r.outcome = FenceNode(cfg, node);

@@ -61,8 +61,8 @@ TEST_CASE("Evaluation/semi-sync: a most advanced standby that cannot apply block
   CHECK(s.St("db1") != State::kFail);
   CHECK(s.ActiveCount() == 1);
   CHECK(s.St("db2") != State::kActive);
-  CHECK(s.ev.pools[0].note.find("no standby is promoted: db3 received the most and with semi_sync no standby "
-                                "that lacks it is promoted, but db3 ") != std::string::npos);
+  CHECK(s.ev.pools[0].note.find("no standby is promoted: db3 received the most and with semi_sync no node "
+                                "that lacks it replaces db1, but db3: ") != std::string::npos);
 }
 
 TEST_CASE("Evaluation/semi-sync: the most advanced standby is promoted at once once it applied, lag or not") {

@@ -155,10 +155,11 @@ void KillActive(Sim& s) {
   for (size_t i = 1; i < s.world.size(); ++i) s.world[i] = Sim::SourceLost(s.world[i]);
 }
 
-TEST_CASE("Evaluation: a standby that lagged before the trouble is not promoted") {
+TEST_CASE("Evaluation: a standby that lagged before the trouble is not promoted while it still applies") {
   Sim s(PoolConfigText(3));
   s.HealthyPool();
   s.W("db2") = s.Replica("db1", 100, 45);  // over max_promote_lag 30s
+  s.W("db2").repl.relay_applied = false;
   s.Rounds(2);
   KillActive(s);
   s.Rounds(2);

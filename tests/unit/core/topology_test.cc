@@ -32,6 +32,7 @@ std::string PlanText(const Sim& s) {
     if (st.source >= 0) out += " -> " + s.cfg.nodes[static_cast<size_t>(st.source)].name;
     if (st.stop_replication) out += " (stop replication)";
     if (st.semi_sync) out += " (semi-sync)";
+    if (st.admin_evidence) out += " (if the admin login sees it needed)";
     if (st.kind == TopologyStepKind::kSemiSync)
       out += st.node == st.source ? " (primary)" : st.semi_replica ? " (replica)" : " (primary off)";
   }
@@ -42,6 +43,43 @@ const TopologyStep* FindStep(const std::vector<TopologyStep>& plan, TopologyStep
   for (const TopologyStep& st : plan)
     if (st.kind == kind && st.node == node) return &st;
   return nullptr;
+}
+
+TEST_CASE("Topology: a node whose poll failed but may answer the admin login is fenced on what that login sees") {
+  for (PollOutcome o : {PollOutcome::kQueryError, PollOutcome::kTimeout, PollOutcome::kTooManyConnections,
+                        PollOutcome::kAccessDenied}) {
+    Sim s(PoolConfigText(3));
+    ManageReplication(s);
+    s.HealthyPool();
+    s.Rounds(2);
+    s.W("db1") = Sim::Failed(o);
+    for (const char* n : {"db2", "db3"}) s.W(n) = Sim::SourceLost(s.Replica("db1"));
+    s.Rounds(4);
+    if (o == PollOutcome::kTooManyConnections || o == PollOutcome::kAccessDenied) {
+      // Alive: it stays the writer, and its read_only is checked the same way.
+      REQUIRE(s.St("db1") == State::kActive);
+      CHECK(PlanText(s) == "promote db1 (stop replication) (if the admin login sees it needed)");
+      continue;
+    }
+    REQUIRE(s.St("db2") == State::kActive);
+    s.W("db2") = s.Writer();
+    s.Round();
+    CHECK(PlanText(s) == "fence db1 (if the admin login sees it needed); attach db3 -> db2");
+  }
+}
+
+TEST_CASE("Topology: a node nothing answers on is neither fenced nor promoted on anyone's word") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db2") = Sim::Failed(PollOutcome::kRefused);
+  s.Round();
+  CHECK(PlanText(s) == "");
+  s.W("db2") = s.Replica("db1");
+  s.W("db1") = Sim::Failed(PollOutcome::kRefused);
+  s.Round();
+  CHECK(PlanText(s) == "");  // one failed poll: still the ACTIVE, and not reachable
 }
 
 std::string Wanted(const Sim& s, const std::string& node) { return WantedTopology(s.cfg, s.ev, s.Node(node)); }
@@ -207,7 +245,9 @@ TEST_CASE("Topology: a node whose poll did not answer is not fenced") {
   s.W("db3") = Sim::MonitorError();
   s.Round();
   REQUIRE_FALSE(s.N("db3").last.read_only);
-  CHECK(PlanTopology(s.cfg, s.ev).empty());
+  // db2 may still answer the admin login, whose view then decides; db3's
+  // old news decides nothing.
+  CHECK(PlanText(s) == "fence db2 (if the admin login sees it needed)");
   CHECK(Seen(s, "db2") == "unreachable: query failed");
   CHECK(Seen(s, "db3") == "not polled (a monitor problem)");
 }
@@ -235,14 +275,14 @@ TEST_CASE("Topology: a read_only ACTIVE is promoted after the fences, in order")
   CHECK(PlanTopology(s.cfg, s.ev).empty());
 }
 
-TEST_CASE("Topology: the ACTIVE's promotion waits for an answer from it") {
+TEST_CASE("Topology: the ACTIVE's promotion without a poll rests on the admin login's view") {
   Sim s(PoolConfigText(3, "manage_read_only = yes\n"));
   Elected(s);
   s.W("db1") = Sim::Failed(PollOutcome::kTimeout);  // one failure: still ACTIVE
   s.W("db3").read_only = false;
   s.Round();
   REQUIRE(s.St("db1") == State::kActive);
-  CHECK(PlanText(s) == "fence db3");  // fences never wait
+  CHECK(PlanText(s) == "fence db3; promote db1 (if the admin login sees it needed)");  // fences first
   CHECK(Seen(s, "db1") == "unreachable: timeout");
 }
 
@@ -326,7 +366,8 @@ TEST_CASE("Topology: a failover first severs the failing writer's replicas, then
   s.Round();
   CHECK(s.St("db3") == State::kActive);
   CHECK(s.ev.pools[0].note == "failover: db1 -> db3");
-  CHECK(PlanText(s) == "promote db3 (stop replication); attach db2 -> db3");
+  CHECK(PlanText(s) == "fence db1 (if the admin login sees it needed); promote db3 (stop replication); "
+                      "attach db2 -> db3");
 }
 
 TEST_CASE("Topology: a failover names the replicas it could not sever") {
@@ -410,7 +451,8 @@ TEST_CASE("Topology: an election in place of a hung writer severs its replicas f
   CHECK(s.St("db3") == State::kActive);
   CHECK(s.St("db1") == State::kFail);
   CHECK(s.ev.pools[0].note == "failover at election: db1 -> db3");
-  CHECK(PlanText(s) == "promote db3 (stop replication) (semi-sync); attach db2 -> db3 (semi-sync)");
+  CHECK(PlanText(s) == "fence db1 (if the admin login sees it needed); promote db3 (stop replication) "
+                      "(semi-sync); attach db2 -> db3 (semi-sync)");
 }
 
 TEST_CASE("Topology: with semi_sync an election waits for the replica that received the most to apply it") {
@@ -441,8 +483,8 @@ TEST_CASE("Topology: with semi_sync an election refuses a node that lacks what a
   s.Rounds(10);
   CHECK(s.ActiveCount() == 0);
   CHECK(s.ev.pools[0].note ==
-        "no node can be ACTIVE: db1 (ACTIVE before the restart) is failing, db3 received the most and with semi_sync "
-        "no node that lacks it is elected, but db3: SQL thread stopped");
+        "no node can be ACTIVE: db1 (ACTIVE before the restart) is failing: db3 received the most and with semi_sync "
+        "no node that lacks it replaces db1, but db3: SQL thread stopped");
 }
 
 TEST_CASE("Topology: a writable ACTIVE that replicates is promoted to replicate from nobody") {

@@ -1,0 +1,203 @@
+"""A pool always gets a writer (doc/pool-logic.md, "Eligible to replace the
+writer" and "Evidence"), on real MariaDB with manage_replication: the
+deadlocks between the decision and the databases that a failing check
+query, a full server or a lagging standby used to cause.
+
+  - a writer whose check query fails (a table lost on that server alone),
+    or whose polls time out (a table lock), is failed over; its admin login
+    still answers, shows it writable, and it is fenced, so the new writer
+    is made writable;
+  - a standby whose last poll before the crash was 1040 is promoted once
+    it answers again: a lag never seen is no refusal;
+  - a read_only ACTIVE whose connections are full is made writable through
+    the admin login's spare connection;
+  - every standby lagging: the note names each with its lag, and the first
+    to apply what it received is promoted, without a restart.
+
+Each test prints the time from the trigger to a writable ACTIVE.
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+from daemonlib import actives
+from mariadb_cluster import CLIENT, ClusterError
+from replication_lib import TableLock, managed, source_of, until
+
+HB = "SELECT i FROM mpptest.hb"
+POOL = {"global": {"connect_timeout": "1s", "query_timeout": "1s"},
+        "pool main": {"election_timeout": "1s"}}
+
+
+def config(c, extra=None):
+    cfg = dict(POOL)
+    for header, keys in (extra or {}).items():
+        cfg[header] = dict(cfg.get(header, {}), **keys)
+    return managed(c, interval="200ms", extra=cfg)
+
+
+def heartbeat_table(c):
+    """mpptest.hb on every server, readable by the monitoring login."""
+    c.sql(1, "CREATE TABLE mpptest.hb (i INT PRIMARY KEY)")
+    c.sql(1, "INSERT INTO mpptest.hb VALUES (1)")
+    c.sql(1, "GRANT SELECT ON mpptest.* TO '%s'@'127.0.0.1'" % c.mpp_user)
+    c.wait_replicated()
+
+
+def writer(m):
+    s = m.state()
+    a = actives(s) if s else []
+    return a[0] if len(a) == 1 else None
+
+
+def writable_active(c, m, node):
+    """node is the one ACTIVE of the state file and is writable."""
+    return writer(m) == node and c.value(int(node[2:]), "@@read_only") == "0"
+
+
+def wait_started(c, m, n):
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "ACTIVE" and
+           all(s["nodes"]["db%d" % i]["state"] == "STANDBY" for i in range(2, n + 1)),
+           timeout=30, what="db1 ACTIVE, the others STANDBY")
+    assert c.value(1, "@@read_only") == "0"
+
+
+def fill(c, i, spawn):
+    """Every connection of node i held by sleeping clients of the
+    monitoring login, which has no spare connection; returns them."""
+    c.sql(i, "SET GLOBAL max_connections = 8")
+    clients = []
+
+    def sleeper():
+        p = spawn([CLIENT, "--defaults-file=" + c.credentials, "--protocol=tcp", "--host=127.0.0.1",
+                   "--port=%d" % c.node(i).port, "--batch"],
+                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p.stdin.write(b"SELECT SLEEP(300);\n")
+        p.stdin.flush()
+        return p
+
+    def full():
+        try:
+            c.sql_as(i, c.credentials, "SELECT 1")
+        except ClusterError as e:
+            if "1040" in str(e):
+                return True
+            raise
+        clients.append(sleeper())
+        return False
+
+    c.wait_for(full, timeout=30, interval=0.2, what="db%d full" % i)
+    return clients
+
+
+def release(clients):
+    for p in clients:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def fenced_and_promoted(c, m, note, what, t0):
+    until(lambda: writable_active(c, m, "db2"), 30, "db2 ACTIVE and writable")
+    note("%s: trigger to a writable ACTIVE: %.2fs" % (what, time.monotonic() - t0))
+    assert c.value(1, "@@read_only") == "1", "db1 was fenced"
+    until(lambda: source_of(c, 3) == "db2", 30, "db3 replicating from db2")
+    log = m.log()
+    assert "the admin login sees it writable" in log, log[-3000:]
+    c.write(2, "after")
+    c.wait_replicated(timeout=15, nodes=[3], primary=2)
+
+
+def test_a_writer_whose_check_query_fails_is_fenced_and_replaced(cluster, mppstate, note):
+    c = cluster()
+    heartbeat_table(c)
+    m = mppstate(c, config(c, {"global": {"check_query": HB}}))
+    wait_started(c, m, 3)
+    t0 = time.monotonic()
+    # A table lost on db1 alone: its polls fail, its admin login answers.
+    c.sql(1, "SET SESSION sql_log_bin = 0; DROP TABLE mpptest.hb")
+    fenced_and_promoted(c, m, note, "check query failing on the writer", t0)
+
+
+def test_an_overloaded_writer_whose_polls_time_out_is_fenced_and_replaced(cluster, mppstate, spawn, note):
+    c = cluster()
+    heartbeat_table(c)
+    m = mppstate(c, config(c, {"global": {"check_query": HB}}))
+    wait_started(c, m, 3)
+    t0 = time.monotonic()
+    # The check query waits for a table lock: every poll of db1 times out,
+    # while the server itself answers.
+    lock = TableLock(spawn, c, 1, table="mpptest.hb")
+    try:
+        fenced_and_promoted(c, m, note, "writer polls timing out", t0)
+    finally:
+        lock.release()
+
+
+def test_a_standby_full_at_the_crash_is_promoted_once_it_answers(cluster, mppstate, spawn, note):
+    c = cluster(n=2)
+    m = mppstate(c, config(c))
+    wait_started(c, m, 2)
+    clients = fill(c, 2, spawn)
+    m.wait(lambda s: "too many connections" in s["nodes"]["db2"]["reason"], timeout=20,
+           what="db2's polls answered 1040")
+    c.kill9(1)
+    time.sleep(2)
+    t0 = time.monotonic()
+    release(clients)
+    until(lambda: writable_active(c, m, "db2"), 30, "db2 ACTIVE and writable")
+    note("standby full at the crash: its release to a writable ACTIVE: %.2fs" % (time.monotonic() - t0))
+    assert m.state()["nodes"]["db1"]["state"] == "FAIL"
+
+
+def test_a_read_only_active_is_made_writable_while_its_connections_are_full(cluster, mppstate, spawn, note):
+    c = cluster()
+    m = mppstate(c, config(c))
+    wait_started(c, m, 3)
+    clients = fill(c, 1, spawn)
+    try:
+        m.wait(lambda s: "too many connections" in s["nodes"]["db1"]["reason"], timeout=20,
+               what="db1's polls answered 1040")
+        # As after a restart with read_only in its configuration.
+        c.sql(1, "SET GLOBAL read_only = ON")
+        t0 = time.monotonic()
+        until(lambda: c.value(1, "@@read_only") == "0", 30, "db1 writable again")
+        note("read_only ACTIVE with full connections to writable: %.2fs" % (time.monotonic() - t0))
+        assert writer(m) == "db1", "db1 stayed the ACTIVE"
+        log = m.log()
+        assert "the admin login sees it read_only" in log, log[-3000:]
+    finally:
+        release(clients)
+
+
+def test_every_standby_lagging_is_named_and_the_first_caught_up_promoted(cluster, mppstate, spawn, note):
+    c = cluster()
+    m = mppstate(c, config(c, {"pool main": {"max_promote_lag": "1s", "max_lag": "1h"}}))
+    wait_started(c, m, 3)
+    locks = {i: TableLock(spawn, c, i) for i in (2, 3)}
+    try:
+        for k in range(6):
+            c.write(1, "lagging-%d" % k)
+            time.sleep(0.5)
+        until(lambda: all(int(c.slave_status(i).get("Seconds_Behind_Master") or 0) >= 2 for i in (2, 3)),
+              20, "both standbys 2s behind")
+        time.sleep(0.5)  # a round sees it
+        c.kill9(1)
+
+        def named():
+            note_text = m.state()["pools"]["main"]["note"]
+            return all("db%d: relay log not applied yet (lag" % i in note_text for i in (2, 3)) and note_text
+        text = until(named, 20, "the note naming each lagging standby")
+        assert "> max_promote_lag 1s" in text, text
+        assert writer(m) == "db1", "nobody promoted while both still apply"
+        t0 = time.monotonic()
+        locks.pop(3).release()
+        until(lambda: writable_active(c, m, "db3"), 30, "db3 ACTIVE and writable")
+        note("lagging standby caught up to a writable ACTIVE: %.2fs" % (time.monotonic() - t0))
+        rows = c.sql(3, "SELECT COUNT(*) FROM mpptest.t WHERE v LIKE 'lagging-%'")[0][0]
+        assert rows == "6", "db3 applied everything it received before it was made writable"
+    finally:
+        for lock in locks.values():
+            lock.release()
