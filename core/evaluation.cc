@@ -111,6 +111,10 @@ Condition ReplicationCondition(const Config& cfg, const Evaluation& ev, const Po
       c.Raise(Status::kWarn, "lag " + std::to_string(r.lag_s) + "s > max_lag " + Seconds(pool.max_lag_ms));
     }
   }
+  // Not faults: what it applies without logging it is counted by the
+  // divergence check (doc/replication.md), but an operator should know.
+  std::string unlogged = UnloggedNote(p);
+  if (pool.manage_replication && !unlogged.empty()) c.Raise(Status::kInfo, unlogged);
   return c;
 }
 

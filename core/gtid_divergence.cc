@@ -91,6 +91,56 @@ std::string WhyDiverged(const std::vector<Gtid>& node_last, const std::vector<Gt
   return "";
 }
 
+std::vector<Gtid> UnloggedSlavePos(const GtidHistory& h) {
+  std::vector<Gtid> out;
+  for (const Gtid& g : h.slave_pos)
+    if (g.seq != 0 && !WhyDiverged({g}, h.binlog_state, "").empty()) out.push_back(g);
+  return out;
+}
+
+bool HistoryHolds(const GtidHistory& h, const Gtid& g) {
+  if (g.seq == 0 || WhyDiverged({g}, h.binlog_state, "").empty()) return true;
+  for (const Gtid& applied : h.slave_pos) {
+    if (applied.domain != g.domain) continue;
+    if (applied.server_id != g.server_id || applied.seq < g.seq) return false;
+    // Another server's GTID past it in the binlog: the history of that
+    // domain is not one line through `applied`, so nothing is proven.
+    for (const Gtid& logged : h.binlog_state)
+      if (logged.domain == g.domain && logged.server_id != g.server_id && logged.server_id != h.server_id &&
+          logged.seq > applied.seq)
+        return false;
+    return true;
+  }
+  return false;
+}
+
+std::string WhyDivergedFrom(const std::vector<Gtid>& node_held, const GtidHistory& writer,
+                            const std::string& writer_name) {
+  for (const Gtid& g : node_held) {
+    if (HistoryHolds(writer, g)) continue;
+    std::string why = GtidText(g) + " is not in " + writer_name + "'s binlog";
+    for (const Gtid& unlogged : UnloggedSlavePos(writer))
+      if (unlogged.domain == g.domain) why += ", nor among what it applied as a replica (" + GtidText(unlogged) + ")";
+    return why;
+  }
+  return "";
+}
+
+std::string WhyCannotFollow(const std::vector<Gtid>& node_last, const GtidHistory& writer,
+                            const std::string& node_name, const std::string& writer_name) {
+  for (const Gtid& unlogged : UnloggedSlavePos(writer)) {
+    const Gtid* at = nullptr;
+    for (const Gtid& g : node_last)
+      if (g.domain == unlogged.domain && g.seq != 0) at = &g;
+    bool exactly = at != nullptr && at->server_id == unlogged.server_id && at->seq == unlogged.seq;
+    if (exactly || (at != nullptr && at->seq > unlogged.seq)) continue;
+    return node_name + " is at " + (at == nullptr ? "nothing" : GtidText(*at)) + " in domain " +
+           std::to_string(unlogged.domain) + ", but " + writer_name + " applied up to " + GtidText(unlogged) +
+           " as a replica without logging it: " + writer_name + " cannot send what " + node_name + " lacks";
+  }
+  return "";
+}
+
 std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const std::vector<Gtid>& active_binlog_state,
                       uint32_t active_server_id, const std::string& active_name) {
   std::vector<Gtid> others;

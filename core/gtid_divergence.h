@@ -57,4 +57,46 @@ std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const std::
 std::string WhyDiverged(const std::vector<Gtid>& node_last, const std::vector<Gtid>& active_binlog_state,
                         const std::string& active_name);
 
+// A writer's whole history, as far as it can be proven from its variables:
+// its binlog, and what it applied as a replica. A replica with
+// log_slave_updates = OFF, or with a replication filter that skipped a
+// transaction, moves its gtid_slave_pos past GTIDs its binlog never gets.
+struct GtidHistory {
+  std::vector<Gtid> binlog_state;  // @@gtid_binlog_state
+  std::vector<Gtid> slave_pos;     // @@gtid_slave_pos: the last GTID applied (or skipped) per domain
+  uint32_t server_id = 0;          // @@server_id: its own writes
+};
+
+// The GTIDs of h's gtid_slave_pos that its binlog lacks: applied or
+// skipped as a replica and never logged.
+std::vector<Gtid> UnloggedSlavePos(const GtidHistory& h);
+
+// Whether h holds g: in its binlog (as WhyDiverged), or applied or skipped
+// by it as a replica. gtid_slave_pos keeps only the last GTID of each
+// domain, so g (domain D, server S, sequence n) counts as applied only when
+// that last GTID is S's too, with at least n, and the binlog shows no other
+// server's GTID in D past it (apart from h's own writes, which come after):
+// replication applies a domain in order, so h went through S's n on its way
+// to S's later one.
+bool HistoryHolds(const GtidHistory& h, const Gtid& g);
+
+// WhyDiverged against a writer's whole history: "" when each of node_held
+// is held (HistoryHolds); else "0-1-57 is not in db2's binlog", and where
+// the writer has GTIDs of that domain it never logged, "..., nor among what
+// it applied as a replica (0-1-12)".
+std::string WhyDivergedFrom(const std::vector<Gtid>& node_held, const GtidHistory& writer,
+                            const std::string& writer_name);
+
+// Why the writer cannot send a node whose last GTIDs are node_last all it
+// lacks, "" when it can. Where the writer applied GTIDs it never logged
+// (UnloggedSlavePos), MariaDB serves a replica that asks for exactly that
+// last applied GTID (it starts after it), but a replica behind it would be
+// refused, or, asking from a GTID the binlog has, silently sent nothing of
+// what was never logged. So in such a domain the node must be at that GTID
+// or past it: "db3 is at 0-1-11 in domain 0, but db2 applied up to 0-1-12
+// as a replica without logging it: db2 cannot send what db3 lacks".
+// REQUIRES: node_last is held by the writer (WhyDivergedFrom is "").
+std::string WhyCannotFollow(const std::vector<Gtid>& node_last, const GtidHistory& writer,
+                            const std::string& node_name, const std::string& writer_name);
+
 }  // namespace mpp

@@ -40,4 +40,12 @@ int ComparePositions(const ReplicationPosition& a, const ReplicationPosition& b)
   return 2;
 }
 
+std::string UnloggedNote(const PollResult& p) {
+  std::string what;
+  if (p.log_slave_updates == 0) what = "log_slave_updates is OFF";
+  if (!p.repl.filters.empty())
+    what += (what.empty() ? "" : "; ") + std::string("replication filters (") + p.repl.filters + ")";
+  return what.empty() ? "" : what + ": positions compared on gtid_slave_pos";
+}
+
 }  // namespace mpp

@@ -61,6 +61,9 @@ struct ReplicationStatus {
   int64_t lag_s = -1;          // Seconds_Behind_Master; -1 when NULL
   bool relay_applied = false;  // everything received has been executed
   ReplicationPosition received;
+  // Its replication filters, "replicate-ignore-db=scratch; ..." ("" when
+  // none): what they skip moves gtid_slave_pos but never reaches its binlog.
+  std::string filters;
 };
 
 // MariaDB's semi-synchronous replication settings, read only for a pool
@@ -98,6 +101,15 @@ struct PollResult {
   bool binlog_state_known = false;
   std::vector<Gtid> binlog_state;
   int strict_mode = -1;
+  // MariaDB's @@log_slave_updates (-1: not read): OFF, what it applies as a
+  // replica never reaches its binlog.
+  int log_slave_updates = -1;
 };
+
+// Why the poll's node applies transactions its binlog never gets, for its
+// reason and `mppctl status`: "log_slave_updates is OFF: positions compared
+// on gtid_slave_pos", "replication filters (replicate-ignore-db=scratch):
+// ..."; "" when it logs all it applies.
+std::string UnloggedNote(const PollResult& p);
 
 }  // namespace mpp

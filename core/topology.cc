@@ -240,6 +240,8 @@ std::string SeenTopology(const Config& cfg, const Evaluation& ev, int node) {
   std::string out = ne.last.read_only ? "read_only" : "writable";
   std::string semi = ne.last.semi.known ? "; semi-sync " + SemiText(ne.last.semi) : "";
   if (ne.last.strict_mode == 0) semi += "; gtid_strict_mode OFF";
+  if (ne.last.log_slave_updates == 0) semi += "; log_slave_updates OFF";
+  if (!ne.last.repl.filters.empty()) semi += "; filters " + ne.last.repl.filters;
   const ReplicationStatus& r = ne.last.repl;
   if (!r.configured) return out + ", replicates from nobody" + semi;
   std::string source = r.source_text;

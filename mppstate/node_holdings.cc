@@ -1,5 +1,7 @@
 #include "mppstate/node_holdings.h"
 
+#include <stdlib.h>
+
 namespace mpp {
 namespace {
 
@@ -64,15 +66,53 @@ bool ReadBinlogState(Session* s, std::vector<Gtid>* out, std::string* err) {
   return true;
 }
 
+bool ReadHistory(Session* s, GtidHistory* out, std::string* err) {
+  Table t;
+  if (!s->Run("SELECT @@gtid_binlog_state, @@gtid_slave_pos, @@server_id", &t, err)) return false;
+  *out = GtidHistory();
+  if (t.rows.empty() || t.rows[0].size() != 3 || !ParseGtidList(t.rows[0][0], &out->binlog_state) ||
+      !ParseGtidList(t.rows[0][1], &out->slave_pos)) {
+    *err = s->name() + ": cannot read gtid_binlog_state and gtid_slave_pos";
+    return false;
+  }
+  out->server_id = static_cast<uint32_t>(strtoul(t.rows[0][2].c_str(), nullptr, 10));
+  return true;
+}
+
+bool ReadUnloggedCause(Session* s, std::string* cause, std::string* err) {
+  static const char* const kFilters[] = {"replicate_do_db",        "replicate_ignore_db",
+                                         "replicate_do_table",     "replicate_ignore_table",
+                                         "replicate_wild_do_table", "replicate_wild_ignore_table"};
+  std::string sql = "SELECT @@log_slave_updates";
+  for (const char* f : kFilters) sql += std::string(", @@") + f;
+  Table t;
+  if (!s->Run(sql, &t, err)) return false;
+  cause->clear();
+  if (t.rows.empty()) return true;
+  const std::vector<std::string>& r = t.rows[0];
+  if (!r.empty() && r[0] == "0") *cause = "log_slave_updates is OFF";
+  std::string filters;
+  for (size_t i = 0; i < sizeof kFilters / sizeof kFilters[0] && i + 1 < r.size(); ++i)
+    if (!r[i + 1].empty()) filters += (filters.empty() ? "" : ", ") + std::string(kFilters[i]) + "=" + r[i + 1];
+  if (!filters.empty()) *cause += (cause->empty() ? "" : "; ") + std::string("replication filters (") + filters + ")";
+  return true;
+}
+
 bool Divergence(Session* source, const std::string& node_name, const Holdings& h, std::string* why,
                 std::string* err) {
   Table t;
   if (source->maria()) {
-    std::vector<Gtid> state;
-    if (!ReadBinlogState(source, &state, err)) return false;
+    GtidHistory history;
+    if (!ReadHistory(source, &history, err)) return false;
     // What it received counts: a relay log holding a transaction the
-    // source lacks is never thrown away by re-pointing it.
-    *why = WhyDiverged(h.held, state, source->name());
+    // source lacks is never thrown away by re-pointing it. What the source
+    // applied without logging it counts as the source's.
+    *why = WhyDivergedFrom(h.held, history, source->name());
+    std::string cause;
+    if (!why->empty() && !UnloggedSlavePos(history).empty()) {
+      if (!ReadUnloggedCause(source, &cause, err)) return false;
+      if (!cause.empty()) *why += "; " + source->name() + ": " + cause;
+    }
   } else {
     std::string set = source->Quote(h.text);
     if (!source->Run("SELECT GTID_SUBSET(" + set + ", @@gtid_executed), GTID_SUBTRACT(" + set +

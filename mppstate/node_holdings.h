@@ -29,9 +29,18 @@ bool ReadHoldings(Session* s, Holdings* out, std::string* err);
 // MariaDB: s's @@gtid_binlog_state.
 bool ReadBinlogState(Session* s, std::vector<Gtid>* out, std::string* err);
 
+// MariaDB: s's @@gtid_binlog_state, @@gtid_slave_pos and @@server_id.
+bool ReadHistory(Session* s, GtidHistory* out, std::string* err);
+
+// MariaDB: why s never logged some of what it applied as a replica:
+// "log_slave_updates is OFF", "replication filters (replicate_ignore_db=
+// scratch)"; "" when neither.
+bool ReadUnloggedCause(Session* s, std::string* cause, std::string* err);
+
 // Why node (holding h) has diverged from source ("db1 has diverged: 0-1-8
 // is not in db2's binlog"), "" if it has not: each GTID it holds must be in
-// the source's binlog (core/gtid_divergence.h); on MySQL its gtid_executed
+// the source's history, its binlog or what it applied as a replica
+// (WhyDivergedFrom in core/gtid_divergence.h); on MySQL its gtid_executed
 // must be a subset of the source's.
 bool Divergence(Session* source, const std::string& node_name, const Holdings& h, std::string* why,
                 std::string* err);

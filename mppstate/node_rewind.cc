@@ -401,6 +401,18 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   }
   if (!source.empty())
     return refuse("it replicates from " + source + ": only a node that replicates from nobody is rewound");
+  // The tail is what the writer's binlog lacks: a writer that applied
+  // transactions without logging them has more than its binlog shows, and
+  // undoing by its binlog could undo what it has.
+  GtidHistory writer_history;
+  if (!ReadHistory(&w, &writer_history, &err)) return Fail(err);
+  std::vector<Gtid> unlogged = UnloggedSlavePos(writer_history);
+  if (!unlogged.empty()) {
+    std::string cause;
+    if (!ReadUnloggedCause(&w, &cause, &err)) return Fail(err);
+    return refuse(writer.name + " applied " + GtidListText(unlogged) + " as a replica without logging it" +
+                  (cause.empty() ? "" : " (" + cause + ")") + ": its binlog does not show all it has");
+  }
   // A replica that received the tail may have acknowledged it: the tail is
   // then a commit a client was told of, on that replica alone. One that
   // holds what the writer lacks is checked against the tail below: it may

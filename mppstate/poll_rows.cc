@@ -57,6 +57,31 @@ IoThread ParseIoRunning(const std::string& v) {
   return IoThread::kConnecting;  // "Connecting", "Preparing"
 }
 
+// The replication filters a status row shows, as their options are named:
+// "replicate-ignore-db=scratch; replicate-do-table=app.t1,app.t2".
+std::string FiltersText(const NamedRow& row) {
+  static const struct {
+    const char* column;
+    const char* option;
+  } kFilters[] = {
+      {"Replicate_Do_DB", "replicate-do-db"},
+      {"Replicate_Ignore_DB", "replicate-ignore-db"},
+      {"Replicate_Do_Table", "replicate-do-table"},
+      {"Replicate_Ignore_Table", "replicate-ignore-table"},
+      {"Replicate_Wild_Do_Table", "replicate-wild-do-table"},
+      {"Replicate_Wild_Ignore_Table", "replicate-wild-ignore-table"},
+      {"Replicate_Do_Domain_Ids", "DO_DOMAIN_IDS"},
+      {"Replicate_Ignore_Domain_Ids", "IGNORE_DOMAIN_IDS"},
+      {"Replicate_Ignore_Server_Ids", "IGNORE_SERVER_IDS"},
+  };
+  std::string out;
+  for (const auto& f : kFilters) {
+    std::string v = row.Text({f.column});
+    if (!v.empty()) out += (out.empty() ? "" : "; ") + std::string(f.option) + "=" + v;
+  }
+  return out;
+}
+
 // Fills r->repl from one SHOW SLAVE/REPLICA STATUS row. gtid_slave_pos is
 // MariaDB's @@gtid_slave_pos ("" elsewhere).
 void ReadReplicationRow(const NamedRow& row, bool mariadb, const std::string& gtid_slave_pos,
@@ -82,6 +107,7 @@ void ReadReplicationRow(const NamedRow& row, bool mariadb, const std::string& gt
 
   repl->received.file = row.Text({"Master_Log_File", "Source_Log_File"});
   repl->received.pos = row.Number({"Read_Master_Log_Pos", "Read_Source_Log_Pos"});
+  repl->filters = FiltersText(row);
   std::string exec_file = row.Text({"Relay_Master_Log_File", "Relay_Source_Log_File"});
   uint64_t exec_pos = row.Number({"Exec_Master_Log_Pos", "Exec_Source_Log_Pos"});
   bool applied = exec_file == repl->received.file && exec_pos == repl->received.pos;
@@ -156,24 +182,26 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, int64_t now_s, PollResult
   r->binlog_state.clear();
   r->binlog_state_known = false;
   r->strict_mode = -1;
-  if (mariadb && mysql_num_fields(res) > 4) {
+  r->log_slave_updates = -1;
+  if (mariadb && mysql_num_fields(res) > 5) {
     if (row[2] != nullptr) *gtid_slave_pos = row[2];
     r->binlog_state_known = row[3] != nullptr && ParseGtidList(row[3], &r->binlog_state);
     if (row[4] != nullptr && ParseU64(row[4], &v)) r->strict_mode = v == 1 ? 1 : 0;
+    if (row[5] != nullptr && ParseU64(row[5], &v)) r->log_slave_updates = v == 1 ? 1 : 0;
   }
   r->semi = SemiSync();
-  if (mariadb && mysql_num_fields(res) > 7) {
+  if (mariadb && mysql_num_fields(res) > 8) {
     auto on = [&](int i) { return row[i] != nullptr && ParseU64(row[i], &v) && v == 1; };
     r->semi.known = true;
-    r->semi.primary = on(5);
-    r->semi.replica = on(6);
-    r->semi.after_sync = row[7] != nullptr && std::string(row[7]) == "AFTER_SYNC";
-    if (mysql_num_fields(res) > 8 && row[8] != nullptr) ReadSemiSyncStatus(row[8], now_s, &r->semi);
+    r->semi.primary = on(6);
+    r->semi.replica = on(7);
+    r->semi.after_sync = row[8] != nullptr && std::string(row[8]) == "AFTER_SYNC";
+    if (mysql_num_fields(res) > 9 && row[9] != nullptr) ReadSemiSyncStatus(row[9], now_s, &r->semi);
   }
   return true;
 }
 
-const char kGtidColumns[] = "@@gtid_slave_pos, @@gtid_binlog_state, @@gtid_strict_mode";
+const char kGtidColumns[] = "@@gtid_slave_pos, @@gtid_binlog_state, @@gtid_strict_mode, @@log_slave_updates";
 
 // The status values come in one column, ordered by name:
 // "NO_TIMES,NO_TX,STATUS,UPTIME,UPTIME_SINCE_FLUSH_STATUS" ("0,0,ON,3600,3600").

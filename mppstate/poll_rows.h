@@ -15,7 +15,7 @@ namespace mpp {
 
 // "SELECT @@read_only, @@server_id[, kGtidColumns[, kSemiSyncColumns]]"
 // into r->read_only and r->server_id, and on MariaDB *gtid_slave_pos ("" elsewhere),
-// r->binlog_state and r->strict_mode, and with the semi-sync columns
+// r->binlog_state, r->strict_mode and r->log_slave_updates, and with the semi-sync columns
 // r->semi too (its started_at_s from now_s, the wall clock at the poll).
 // False when the result has no row.
 bool ReadServerVariables(MYSQL_RES* res, bool mariadb, int64_t now_s, PollResult* r, std::string* gtid_slave_pos);

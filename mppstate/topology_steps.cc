@@ -291,6 +291,19 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
   if (!why.empty()) return StepOutcome{false, why, true};
   // A writable node could take a write the check has not seen.
   if (!h.read_only) return Fail(node.name + ": writable, not attached before it is fenced");
+  // A source that applied transactions without logging them can send only
+  // what follows them: a node behind them would never get them. Nothing is
+  // changed on it then. (Stopping it can only move it further.)
+  if (s.maria()) {
+    GtidHistory history;
+    if (!ReadHistory(&src, &history, &err)) return Fail(err);
+    std::string behind = WhyCannotFollow(h.last, history, node.name, source.name);
+    if (!behind.empty()) {
+      std::string cause;
+      if (!ReadUnloggedCause(&src, &cause, &err)) return Fail(err);
+      return Fail(behind + (cause.empty() ? "" : " (" + source.name + ": " + cause + ")"));
+    }
+  }
 
   if (!StopReplicationThreads(cfg, s, s.Replication("STOP"), semi_sync, wait_ms, &err)) return Fail(err);
   // Its SQL thread may have applied more before it stopped: check that too.

@@ -361,3 +361,36 @@ TEST_CASE("Evaluation/topology: an errant transaction removed by the operator le
 
 }  // namespace
 }  // namespace mpp
+
+namespace mpp {
+namespace {
+
+TEST_CASE("Evaluation/topology: a standby with a replication filter or log_slave_updates OFF is INFO and STANDBY") {
+  Sim s(PoolConfigText(3));
+  ManageReplication(s);
+  s.HealthyPool();
+  s.W("db2").repl.filters = "replicate-ignore-db=scratch";
+  s.W("db3").log_slave_updates = 0;
+  s.Rounds(4);
+  CHECK(s.St("db2") == State::kStandby);
+  CHECK(s.St("db3") == State::kStandby);
+  CHECK(s.Stat("db2") == Status::kInfo);
+  CHECK(s.Stat("db3") == Status::kInfo);
+  CHECK(s.N("db2").reason ==
+        "replication filters (replicate-ignore-db=scratch): positions compared on gtid_slave_pos");
+  CHECK(s.N("db3").reason == "log_slave_updates is OFF: positions compared on gtid_slave_pos");
+  CHECK(s.Up("reader", "db2"));
+  CHECK(s.Up("reader", "db3"));
+}
+
+TEST_CASE("Evaluation/topology: without manage_replication a replication filter is not noted") {
+  Sim s(PoolConfigText(3));
+  s.HealthyPool();
+  s.W("db3").repl.filters = "replicate-ignore-db=scratch";
+  s.Rounds(4);
+  CHECK(s.St("db3") == State::kStandby);
+  CHECK(s.Stat("db3") == Status::kOk);
+}
+
+}  // namespace
+}  // namespace mpp

@@ -164,5 +164,74 @@ TEST_CASE("Errant: the ACTIVE's own GTIDs are left out, a poll apart") {
   CHECK(WhyErrant(Parse("0-2-41,0-1-12"), Parse("0-2-40,0-1-11"), 1, "db1") == "0-2-41 is not in db1's binlog");
 }
 
+GtidHistory History(const std::string& binlog_state, const std::string& slave_pos, uint32_t server_id) {
+  GtidHistory h;
+  h.binlog_state = Parse(binlog_state);
+  h.slave_pos = Parse(slave_pos);
+  h.server_id = server_id;
+  return h;
+}
+
+TEST_CASE("Unlogged: what a writer applied as a replica and never logged") {
+  CHECK(GtidListText(UnloggedSlavePos(History("0-1-9", "0-1-12", 2))) == "0-1-12");
+  CHECK(UnloggedSlavePos(History("0-1-12", "0-1-12", 2)).empty());
+  CHECK(UnloggedSlavePos(History("0-1-12,0-2-20", "0-1-12", 2)).empty());
+  CHECK(GtidListText(UnloggedSlavePos(History("", "0-1-12,1-1-3", 2))) == "0-1-12,1-1-3");
+  CHECK(UnloggedSlavePos(History("0-1-9", "", 2)).empty());
+}
+
+TEST_CASE("Divergence: a GTID a filter skipped on the new writer is held, though not in its binlog") {
+  // replicate-ignore-db: both replicas at 0-1-12, both binlogs at 0-1-9.
+  GtidHistory db2 = History("0-1-9", "0-1-12", 2);
+  CHECK(WhyDivergedFrom(Parse("0-1-9,0-1-12,0-1-12"), db2, "db2") == "");
+  CHECK(WhyDivergedFrom(Parse("0-1-11"), db2, "db2") == "");
+  // The binlog-only rule still calls it diverged.
+  CHECK(WhyDiverged(Parse("0-1-12"), db2.binlog_state, "db2") == "0-1-12 is not in db2's binlog");
+}
+
+TEST_CASE("Divergence: with log_slave_updates OFF the new writer's binlog may hold nothing of the old writer") {
+  GtidHistory db2 = History("", "0-1-12", 2);
+  CHECK(WhyDivergedFrom(Parse("0-1-12"), db2, "db2") == "");
+  // Its own writes since then are in its binlog.
+  CHECK(WhyDivergedFrom(Parse("0-1-12,0-2-14"), History("0-2-14", "0-1-12", 2), "db2") == "");
+}
+
+TEST_CASE("Divergence: what the new writer applied covers only its own source's GTIDs up to its last") {
+  GtidHistory db2 = History("0-1-9", "0-1-12", 2);
+  CHECK(WhyDivergedFrom(Parse("0-1-13"), db2, "db2") ==
+        "0-1-13 is not in db2's binlog, nor among what it applied as a replica (0-1-12)");
+  CHECK(WhyDivergedFrom(Parse("0-3-10"), db2, "db2") ==
+        "0-3-10 is not in db2's binlog, nor among what it applied as a replica (0-1-12)");
+  // Another domain: nothing applied there.
+  CHECK(WhyDivergedFrom(Parse("1-1-2"), db2, "db2") == "1-1-2 is not in db2's binlog");
+}
+
+TEST_CASE("Divergence: another server's GTID past the last applied one proves nothing") {
+  // The binlog of the domain does not run through 0-1-12.
+  GtidHistory odd = History("0-1-9,0-3-15", "0-1-12", 2);
+  CHECK(WhyDivergedFrom(Parse("0-1-11"), odd, "db2") ==
+        "0-1-11 is not in db2's binlog, nor among what it applied as a replica (0-1-12)");
+  // Its own writes after it, or another server's before it, are fine.
+  CHECK(WhyDivergedFrom(Parse("0-1-11"), History("0-1-9,0-3-5,0-2-20", "0-1-12", 2), "db2") == "");
+}
+
+TEST_CASE("Follow: a node at the writer's last unlogged GTID, or past it, can follow it") {
+  GtidHistory db2 = History("0-1-9", "0-1-12", 2);
+  CHECK(WhyCannotFollow(Parse("0-1-12"), db2, "db3", "db2") == "");
+  CHECK(WhyCannotFollow(Parse("0-2-14"), History("0-1-9,0-2-14", "0-1-12", 2), "db3", "db2") == "");
+  // Nothing unlogged: the binlog sends all.
+  CHECK(WhyCannotFollow(Parse("0-1-5"), History("0-1-12", "0-1-12", 2), "db3", "db2") == "");
+}
+
+TEST_CASE("Follow: a node behind the writer's unlogged GTIDs cannot get them from it") {
+  GtidHistory db2 = History("0-1-9", "0-1-12", 2);
+  CHECK(WhyCannotFollow(Parse("0-1-11"), db2, "db3", "db2") ==
+        "db3 is at 0-1-11 in domain 0, but db2 applied up to 0-1-12 as a replica without logging it: db2 cannot "
+        "send what db3 lacks");
+  // In the writer's binlog, but before the gap: MariaDB would send nothing of it.
+  CHECK(!WhyCannotFollow(Parse("0-1-9"), db2, "db3", "db2").empty());
+  CHECK(WhyCannotFollow(Parse("1-1-4"), db2, "db3", "db2").find("db3 is at nothing in domain 0") == 0);
+}
+
 }  // namespace
 }  // namespace mpp
