@@ -740,7 +740,8 @@ void PoolRound::FindErrant(int active) {
     if (n == active || Unpolled(ne) || ne.last.outcome != PollOutcome::kOk || !ne.last.binlog_state_known ||
         SourceInPool(cfg_, pool_, ne) != active)
       continue;
-    std::string why = WhyErrant(ne.last.binlog_state, a.binlog_state, static_cast<uint32_t>(a.server_id), Name(active));
+    GtidHistory history{a.binlog_state, a.slave_pos, static_cast<uint32_t>(a.server_id)};
+    std::string why = WhyErrant(ne.last.binlog_state, history, Name(active));
     ne.errant_seen = why.empty() ? 0 : ne.errant_seen + 1;
     if (why.empty()) ne.errant.clear();
     else if (ne.errant_seen >= 2) ne.errant = why;

@@ -141,12 +141,12 @@ std::string WhyCannotFollow(const std::vector<Gtid>& node_last, const GtidHistor
   return "";
 }
 
-std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const std::vector<Gtid>& active_binlog_state,
-                      uint32_t active_server_id, const std::string& active_name) {
+std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const GtidHistory& active,
+                      const std::string& active_name) {
   std::vector<Gtid> others;
   for (const Gtid& g : standby_binlog_state)
-    if (g.server_id != active_server_id) others.push_back(g);
-  return WhyDiverged(others, active_binlog_state, active_name);
+    if (g.server_id != active.server_id) others.push_back(g);
+  return WhyDivergedFrom(others, active, active_name);
 }
 
 }  // namespace mpp

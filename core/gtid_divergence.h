@@ -42,15 +42,6 @@ std::string GtidListText(const std::vector<Gtid>& list);
 // on a tie.
 std::vector<Gtid> LastGtidPerDomain(const std::vector<Gtid>& binlog_pos, const std::vector<Gtid>& slave_pos);
 
-// Why a standby that replicates from the ACTIVE holds an errant
-// transaction, one written on it or on a server the ACTIVE never had, from
-// both binlog states as polled (gtid_binlog_state): "0-3-9 is not in db1's
-// binlog"; "" when none. The polls are not taken at the same instant, so
-// the ACTIVE's own GTIDs (active_server_id) are left out: the standby may
-// have received one the ACTIVE's poll came too early to show.
-std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const std::vector<Gtid>& active_binlog_state,
-                      uint32_t active_server_id, const std::string& active_name);
-
 // Why a node whose last GTIDs are node_last has diverged from an ACTIVE whose
 // gtid_binlog_state is active_binlog_state, as "0-1-57 is not in db2's
 // binlog"; "" when it has nothing the ACTIVE lacks.
@@ -98,5 +89,16 @@ std::string WhyDivergedFrom(const std::vector<Gtid>& node_held, const GtidHistor
 // REQUIRES: node_last is held by the writer (WhyDivergedFrom is "").
 std::string WhyCannotFollow(const std::vector<Gtid>& node_last, const GtidHistory& writer,
                             const std::string& node_name, const std::string& writer_name);
+
+// Why a standby that replicates from the ACTIVE holds an errant
+// transaction, one written on it or on a server the ACTIVE never had, from
+// both binlog states as polled (gtid_binlog_state): "0-3-9 is not in db1's
+// binlog"; "" when none. What the ACTIVE applied as a replica without
+// logging it counts as its own (HistoryHolds). The polls are not taken at
+// the same instant, so the ACTIVE's own GTIDs (its server_id) are left
+// out: the standby may have received one the ACTIVE's poll came too early
+// to show.
+std::string WhyErrant(const std::vector<Gtid>& standby_binlog_state, const GtidHistory& active,
+                      const std::string& active_name);
 
 }  // namespace mpp

@@ -100,6 +100,7 @@ struct PollResult {
   // (@@gtid_binlog_state), and @@gtid_strict_mode (-1: not read).
   bool binlog_state_known = false;
   std::vector<Gtid> binlog_state;
+  std::vector<Gtid> slave_pos;  // @@gtid_slave_pos: the last GTID applied as a replica, per domain
   int strict_mode = -1;
   // MariaDB's @@log_slave_updates (-1: not read): OFF, what it applies as a
   // replica never reaches its binlog.

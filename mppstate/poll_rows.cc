@@ -180,11 +180,13 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, int64_t now_s, PollResult
   if (row[1] != nullptr && ParseU64(row[1], &v)) r->server_id = static_cast<int64_t>(v);
   gtid_slave_pos->clear();
   r->binlog_state.clear();
+  r->slave_pos.clear();
   r->binlog_state_known = false;
   r->strict_mode = -1;
   r->log_slave_updates = -1;
   if (mariadb && mysql_num_fields(res) > 5) {
     if (row[2] != nullptr) *gtid_slave_pos = row[2];
+    if (!ParseGtidList(*gtid_slave_pos, &r->slave_pos)) r->slave_pos.clear();
     r->binlog_state_known = row[3] != nullptr && ParseGtidList(row[3], &r->binlog_state);
     if (row[4] != nullptr && ParseU64(row[4], &v)) r->strict_mode = v == 1 ? 1 : 0;
     if (row[5] != nullptr && ParseU64(row[5], &v)) r->log_slave_updates = v == 1 ? 1 : 0;

@@ -151,17 +151,29 @@ TEST_CASE("Divergence: from the servers' variables to the verdict") {
 TEST_CASE("Errant: a GTID of another server that the ACTIVE lacks, hidden behind a later one of its domain") {
   // db3 wrote 0-3-9 itself, then applied db1's 0-1-10 and 0-1-11: its
   // gtid_binlog_pos says only 0-1-11; its gtid_binlog_state keeps 0-3-9.
-  CHECK(WhyErrant(Parse("0-3-9,0-1-11"), Parse("0-1-11"), 1, "db1") == "0-3-9 is not in db1's binlog");
+  CHECK(WhyErrant(Parse("0-3-9,0-1-11"), GtidHistory{Parse("0-1-11"), {}, 1}, "db1") ==
+        "0-3-9 is not in db1's binlog");
   // The last-GTID check alone misses it.
   CHECK(WhyDiverged(LastGtidPerDomain(Parse("0-1-11"), Parse("0-1-11")), Parse("0-1-11"), "db1") == "");
 }
 
 TEST_CASE("Errant: the ACTIVE's own GTIDs are left out, a poll apart") {
   // db2 received 0-1-12 after db1's poll read 0-1-11.
-  CHECK(WhyErrant(Parse("0-1-12"), Parse("0-1-11"), 1, "db1") == "");
+  CHECK(WhyErrant(Parse("0-1-12"), GtidHistory{Parse("0-1-11"), {}, 1}, "db1") == "");
   // What came from an earlier writer must be in the ACTIVE's binlog too.
-  CHECK(WhyErrant(Parse("0-2-40,0-1-12"), Parse("0-2-40,0-1-11"), 1, "db1") == "");
-  CHECK(WhyErrant(Parse("0-2-41,0-1-12"), Parse("0-2-40,0-1-11"), 1, "db1") == "0-2-41 is not in db1's binlog");
+  CHECK(WhyErrant(Parse("0-2-40,0-1-12"), GtidHistory{Parse("0-2-40,0-1-11"), {}, 1}, "db1") == "");
+  CHECK(WhyErrant(Parse("0-2-41,0-1-12"), GtidHistory{Parse("0-2-40,0-1-11"), {}, 1}, "db1") ==
+        "0-2-41 is not in db1's binlog");
+}
+
+TEST_CASE("Errant: what the ACTIVE applied as a replica without logging it is no errant transaction") {
+  // db2, promoted with log_slave_updates = OFF, applied db1's writes up to
+  // 0-1-12 without logging them, then wrote 0-2-13; db3 logged db1's.
+  GtidHistory db2{Parse("0-2-13"), Parse("0-1-12"), 2};
+  CHECK(WhyErrant(Parse("0-1-12,0-2-13"), db2, "db2") == "");
+  // A GTID of db1 past what db2 applied is still one.
+  CHECK(WhyErrant(Parse("0-1-14,0-2-13"), db2, "db2") ==
+        "0-1-14 is not in db2's binlog, nor among what it applied as a replica (0-1-12)");
 }
 
 GtidHistory History(const std::string& binlog_state, const std::string& slave_pos, uint32_t server_id) {
