@@ -11,17 +11,34 @@ burst the pool must heal. What each fault does, and how it is undone:
               again after up to 1 s
   sighup      SIGHUP to mppstate: it reloads its configuration
   switchover  mppctl switchover to a standby
+  check_query the check query's table (mpptest.hb) renamed away on one
+              server, not in its binlog (sql_log_bin = 0), for 1-4 s
+  max_connections
+              clients of a login without CONNECTION ADMIN fill a server's
+              max_connections until it answers 1040, for 1-4 s
+  restart_ro  kill -9 or a clean shutdown of a server, which starts again
+              after 0.5-3 s with read_only = ON (as my.cnf would say)
 
 The seed fixes which faults come, on which role (ACTIVE or standby) and
-for how long; the servers' timing does the rest.
+for how long; the servers' timing does the rest. Every fault is undone
+before the next one starts, also when it fails halfway; cleanup() undoes
+what an interrupted campaign may have left.
 """
 
 import signal
 import time
 
+import pymysql
+
 from daemonlib import read_state
 
-FAULTS = {"kill9": 2, "sigstop": 3, "sql_thread": 1, "mppstate": 1, "sighup": 1, "switchover": 1}
+FAULTS = {"kill9": 2, "sigstop": 3, "sql_thread": 1, "mppstate": 1, "sighup": 1, "switchover": 1,
+          "check_query": 2, "max_connections": 1, "restart_ro": 1}
+
+CHECK_TABLE = "mpptest.hb"
+CHECK_QUERY = "SELECT i FROM %s" % CHECK_TABLE
+AWAY_TABLE = "mpptest.hb_away"
+ER_CON_COUNT_ERROR = 1040
 
 
 class Campaign:
@@ -29,8 +46,14 @@ class Campaign:
     told when mppstate is down on purpose. counts[kind]: faults run, by
     kind; heal_seconds: how long each heal took; violations: what broke."""
 
-    def __init__(self, c, m, watch, rng, log):
+    def __init__(self, c, m, watch, rng, log, filler_login=None):
+        """filler_login: (user, password) of a login without CONNECTION
+        ADMIN on localhost, for max_connections."""
         self.c = c
+        self.filler_login = filler_login
+        self.timeline = []  # (time, text): each line said
+        self.fault_starts = []  # (time, kind)
+        self._fillers = []
         self.m = m
         self.watch = watch
         self.rng = rng
@@ -42,7 +65,9 @@ class Campaign:
         self.t0 = time.monotonic()
 
     def say(self, text):
-        self.log("%7.2fs %s" % (time.monotonic() - self.t0, text))
+        now = time.monotonic()
+        self.timeline.append((now, text))
+        self.log("%7.2fs %s" % (now - self.t0, text))
 
     # ----- what the state file says -----
 
@@ -72,6 +97,7 @@ class Campaign:
 
     def run(self, kind):
         self.counts[kind] += 1
+        self.fault_starts.append((time.monotonic(), kind))
         getattr(self, "_" + kind)()
 
     def _kill9(self):
@@ -143,6 +169,103 @@ class Campaign:
         if r.returncode != 0:
             self.switchovers_refused += 1
         self.say("  exit %d: %s" % (r.returncode, (r.stdout + r.stderr).strip()[-200:]))
+
+    def _check_query(self):
+        i = self.pick_server()
+        pause = self.rng.uniform(1, 4)
+        self.say("RENAME TABLE %s away on db%d (sql_log_bin=0) for %.1fs" % (CHECK_TABLE, i, pause))
+        moved = False
+        try:
+            moved = self._move_check_table(i, away=True)
+            if moved:
+                time.sleep(pause)
+        finally:
+            if moved and self._move_check_table(i, away=False):
+                self.say("  %s back on db%d" % (CHECK_TABLE, i))
+
+    def _move_check_table(self, i, away):
+        """Renames the check query's table away (or back) on node i alone;
+        returns whether it is where it should be. A session killed under
+        the RENAME (a fence) is retried on a new one, and what was done
+        already is not done twice."""
+        src, dst = (CHECK_TABLE, AWAY_TABLE) if away else (AWAY_TABLE, CHECK_TABLE)
+        last = None
+        for _ in range(5):
+            try:
+                have = {r[0] for r in self.c.sql_repeatable(
+                    i, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mpptest' "
+                       "AND TABLE_NAME IN ('hb', 'hb_away')")}
+                if dst.split(".")[1] in have:
+                    return True
+                self.c.sql(i, "SET sql_log_bin = 0;\nRENAME TABLE %s TO %s" % (src, dst))
+            except Exception as e:  # a fence, a restart in between
+                last = e
+                time.sleep(0.2)
+        self.say("  db%d: %s not renamed to %s: %s" % (i, src, dst, last))
+        return False
+
+    def _max_connections(self):
+        i = self.pick_server()
+        hold = self.rng.uniform(1, 4)
+        node = self.c.node(i)
+        self.say("fill max_connections of db%d for %.1fs" % (i, hold))
+        try:
+            error = None
+            while len(self._fillers) < 1000:
+                try:
+                    self._fillers.append(pymysql.connect(
+                        unix_socket=node.socket, user=self.filler_login[0], password=self.filler_login[1],
+                        connect_timeout=2, read_timeout=2, write_timeout=2))
+                except pymysql.err.OperationalError as e:
+                    error = e
+                    break
+            full = error is not None and error.args[0] == ER_CON_COUNT_ERROR
+            self.say("  db%d: %d sessions opened, then %s" % (i, len(self._fillers), error))
+            if full:
+                time.sleep(hold)
+        finally:
+            self._release_fillers()
+            self.say("  db%d: sessions closed" % i)
+
+    def _release_fillers(self):
+        for conn in self._fillers:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        self._fillers = []
+
+    def _restart_ro(self):
+        i = self.pick_server()
+        clean = self.rng.random() < 0.5
+        pause = self.rng.uniform(0.5, 3)
+        self.say("%s db%d, start with read_only = ON after %.1fs"
+                 % ("shut down" if clean else "kill -9", i, pause))
+        try:
+            if clean:
+                self.c.shutdown(i)
+            else:
+                self.c.kill9(i)
+            time.sleep(pause)
+        finally:
+            self.c.restart(i, options=["--read-only=ON"])
+            self.say("db%d restarted read_only" % i)
+
+    # ----- undoing what an interrupted campaign left -----
+
+    def cleanup(self):
+        """Every server running and not stopped, the check query's table
+        back in place, the filling sessions closed."""
+        self._release_fillers()
+        for i, node in enumerate(self.c.nodes, 1):
+            try:
+                if node.stopped:
+                    self.c.sigcont(i)
+                if not self.c.running(i):
+                    self.c.restart(i)
+                self._move_check_table(i, away=False)
+            except Exception as e:
+                self.say("cleanup of db%d: %s" % (i, e))
 
     # ----- healing -----
 
