@@ -15,17 +15,20 @@ burst the pool must heal. What each fault does, and how it is undone:
               server, not in its binlog (sql_log_bin = 0), for 1-4 s
   max_connections
               clients of a login without CONNECTION ADMIN fill a server's
-              max_connections until it answers 1040, for 1-4 s
+              max_connections until it answers 1040, for 1-4 s, while the
+              burst goes on
   restart_ro  kill -9 or a clean shutdown of a server, which starts again
               after 0.5-3 s with read_only = ON (as my.cnf would say)
 
 The seed fixes which faults come, on which role (ACTIVE or standby) and
-for how long; the servers' timing does the rest. Every fault is undone
-before the next one starts, also when it fails halfway; cleanup() undoes
-what an interrupted campaign may have left.
+for how long; the servers' timing does the rest. Every fault but
+max_connections is undone before the next one starts, also when it fails
+halfway; a burst ends with max_connections undone too, and cleanup()
+undoes what an interrupted campaign may have left.
 """
 
 import signal
+import threading
 import time
 
 import pymysql
@@ -53,7 +56,10 @@ class Campaign:
         self.filler_login = filler_login
         self.timeline = []  # (time, text): each line said
         self.fault_starts = []  # (time, kind)
-        self._fillers = []
+        self._fillers = []  # the sessions that fill max_connections of node _filled
+        self._filled = None
+        self._fill_timer = None
+        self._fill_lock = threading.RLock()
         self.m = m
         self.watch = watch
         self.rng = rng
@@ -180,17 +186,20 @@ class Campaign:
             if moved:
                 time.sleep(pause)
         finally:
-            if moved and self._move_check_table(i, away=False):
+            # Also when moving it away failed: the RENAME may have been done.
+            if self._move_check_table(i, away=False) and moved:
                 self.say("  %s back on db%d" % (CHECK_TABLE, i))
 
     def _move_check_table(self, i, away):
         """Renames the check query's table away (or back) on node i alone;
         returns whether it is where it should be. A session killed under
         the RENAME (a fence) is retried on a new one, and what was done
-        already is not done twice."""
+        already is not done twice. Putting it back is retried for 15 s:
+        max_connections may be full for a few seconds."""
         src, dst = (CHECK_TABLE, AWAY_TABLE) if away else (AWAY_TABLE, CHECK_TABLE)
         last = None
-        for _ in range(5):
+        deadline = time.monotonic() + (1 if away else 15)
+        while True:
             try:
                 have = {r[0] for r in self.c.sql_repeatable(
                     i, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mpptest' "
@@ -198,42 +207,59 @@ class Campaign:
                 if dst.split(".")[1] in have:
                     return True
                 self.c.sql(i, "SET sql_log_bin = 0;\nRENAME TABLE %s TO %s" % (src, dst))
-            except Exception as e:  # a fence, a restart in between
+            except Exception as e:  # a fence, a restart, a full max_connections
                 last = e
+                if time.monotonic() > deadline:
+                    break
                 time.sleep(0.2)
         self.say("  db%d: %s not renamed to %s: %s" % (i, src, dst, last))
         return False
 
     def _max_connections(self):
+        """Unlike the others, this fault lasts into the next ones of its
+        burst (the sessions are closed by a timer): a server swamped by
+        clients while another fails, or while it restarts read_only."""
         i = self.pick_server()
         hold = self.rng.uniform(1, 4)
         node = self.c.node(i)
+        self._release_fillers()  # the previous fill, if still held
         self.say("fill max_connections of db%d for %.1fs" % (i, hold))
+        sessions = []
+        error = None
         try:
-            error = None
-            while len(self._fillers) < 1000:
+            while len(sessions) < 1000:
                 try:
-                    self._fillers.append(pymysql.connect(
+                    sessions.append(pymysql.connect(
                         unix_socket=node.socket, user=self.filler_login[0], password=self.filler_login[1],
                         connect_timeout=2, read_timeout=2, write_timeout=2))
                 except pymysql.err.OperationalError as e:
                     error = e
                     break
-            full = error is not None and error.args[0] == ER_CON_COUNT_ERROR
-            self.say("  db%d: %d sessions opened, then %s" % (i, len(self._fillers), error))
-            if full:
-                time.sleep(hold)
         finally:
+            with self._fill_lock:
+                self._fillers = sessions
+                self._filled = i
+        self.say("  db%d: %d sessions opened, then %s" % (i, len(sessions), error))
+        if error is None or error.args[0] != ER_CON_COUNT_ERROR:
             self._release_fillers()
-            self.say("  db%d: sessions closed" % i)
+            return
+        self._fill_timer = threading.Timer(hold, self._release_fillers)
+        self._fill_timer.daemon = True
+        self._fill_timer.start()
 
     def _release_fillers(self):
-        for conn in self._fillers:
-            try:
-                conn.close()
-            except Exception:
-                pass
-        self._fillers = []
+        with self._fill_lock:
+            if self._fill_timer is not None:
+                self._fill_timer.cancel()
+                self._fill_timer = None
+            sessions, self._fillers = self._fillers, []
+            for conn in sessions:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+            if sessions:
+                self.say("  db%d: sessions closed" % self._filled)
 
     def _restart_ro(self):
         i = self.pick_server()
@@ -316,5 +342,8 @@ class Campaign:
             for _ in range(self.rng.randint(1, 3)):
                 self.run(self.rng.choices(kinds, weights)[0])
                 time.sleep(self.rng.uniform(0.2, 2))
+            timer = self._fill_timer
+            if timer is not None:  # its hold ends, whatever came after
+                timer.join()
             active = self.healed(writer)
         return active
