@@ -11,17 +11,37 @@ burst the pool must heal. What each fault does, and how it is undone:
               again after up to 1 s
   sighup      SIGHUP to mppstate: it reloads its configuration
   switchover  mppctl switchover to a standby
+  check_query the check query's table (mpptest.hb) renamed away on one
+              server, not in its binlog (sql_log_bin = 0), for 1-4 s
+  max_connections
+              clients of a login without CONNECTION ADMIN fill a server's
+              max_connections until it answers 1040, for 1-4 s, while the
+              burst goes on
+  restart_ro  kill -9 or a clean shutdown of a server, which starts again
+              after 0.5-3 s with read_only = ON (as my.cnf would say)
 
 The seed fixes which faults come, on which role (ACTIVE or standby) and
-for how long; the servers' timing does the rest.
+for how long; the servers' timing does the rest. Every fault but
+max_connections is undone before the next one starts, also when it fails
+halfway; a burst ends with max_connections undone too, and cleanup()
+undoes what an interrupted campaign may have left.
 """
 
 import signal
+import threading
 import time
+
+import pymysql
 
 from daemonlib import read_state
 
-FAULTS = {"kill9": 2, "sigstop": 3, "sql_thread": 1, "mppstate": 1, "sighup": 1, "switchover": 1}
+FAULTS = {"kill9": 2, "sigstop": 3, "sql_thread": 1, "mppstate": 1, "sighup": 1, "switchover": 1,
+          "check_query": 2, "max_connections": 1, "restart_ro": 1}
+
+CHECK_TABLE = "mpptest.hb"
+CHECK_QUERY = "SELECT i FROM %s" % CHECK_TABLE
+AWAY_TABLE = "mpptest.hb_away"
+ER_CON_COUNT_ERROR = 1040
 
 
 class Campaign:
@@ -29,8 +49,17 @@ class Campaign:
     told when mppstate is down on purpose. counts[kind]: faults run, by
     kind; heal_seconds: how long each heal took; violations: what broke."""
 
-    def __init__(self, c, m, watch, rng, log):
+    def __init__(self, c, m, watch, rng, log, filler_login=None):
+        """filler_login: (user, password) of a login without CONNECTION
+        ADMIN on localhost, for max_connections."""
         self.c = c
+        self.filler_login = filler_login
+        self.timeline = []  # (time, text): each line said
+        self.fault_starts = []  # (time, kind)
+        self._fillers = []  # the sessions that fill max_connections of node _filled
+        self._filled = None
+        self._fill_timer = None
+        self._fill_lock = threading.RLock()
         self.m = m
         self.watch = watch
         self.rng = rng
@@ -42,7 +71,9 @@ class Campaign:
         self.t0 = time.monotonic()
 
     def say(self, text):
-        self.log("%7.2fs %s" % (time.monotonic() - self.t0, text))
+        now = time.monotonic()
+        self.timeline.append((now, text))
+        self.log("%7.2fs %s" % (now - self.t0, text))
 
     # ----- what the state file says -----
 
@@ -72,6 +103,7 @@ class Campaign:
 
     def run(self, kind):
         self.counts[kind] += 1
+        self.fault_starts.append((time.monotonic(), kind))
         getattr(self, "_" + kind)()
 
     def _kill9(self):
@@ -144,6 +176,123 @@ class Campaign:
             self.switchovers_refused += 1
         self.say("  exit %d: %s" % (r.returncode, (r.stdout + r.stderr).strip()[-200:]))
 
+    def _check_query(self):
+        i = self.pick_server()
+        pause = self.rng.uniform(1, 4)
+        self.say("RENAME TABLE %s away on db%d (sql_log_bin=0) for %.1fs" % (CHECK_TABLE, i, pause))
+        moved = False
+        try:
+            moved = self._move_check_table(i, away=True)
+            if moved:
+                time.sleep(pause)
+        finally:
+            # Also when moving it away failed: the RENAME may have been done.
+            if self._move_check_table(i, away=False) and moved:
+                self.say("  %s back on db%d" % (CHECK_TABLE, i))
+
+    def _move_check_table(self, i, away):
+        """Renames the check query's table away (or back) on node i alone;
+        returns whether it is where it should be. A session killed under
+        the RENAME (a fence) is retried on a new one, and what was done
+        already is not done twice. Putting it back is retried for 15 s:
+        max_connections may be full for a few seconds."""
+        src, dst = (CHECK_TABLE, AWAY_TABLE) if away else (AWAY_TABLE, CHECK_TABLE)
+        last = None
+        deadline = time.monotonic() + (1 if away else 15)
+        while True:
+            try:
+                have = {r[0] for r in self.c.sql_repeatable(
+                    i, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mpptest' "
+                       "AND TABLE_NAME IN ('hb', 'hb_away')")}
+                if dst.split(".")[1] in have:
+                    return True
+                self.c.sql(i, "SET sql_log_bin = 0;\nRENAME TABLE %s TO %s" % (src, dst))
+            except Exception as e:  # a fence, a restart, a full max_connections
+                last = e
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        self.say("  db%d: %s not renamed to %s: %s" % (i, src, dst, last))
+        return False
+
+    def _max_connections(self):
+        """Unlike the others, this fault lasts into the next ones of its
+        burst (the sessions are closed by a timer): a server swamped by
+        clients while another fails, or while it restarts read_only."""
+        i = self.pick_server()
+        hold = self.rng.uniform(1, 4)
+        node = self.c.node(i)
+        self._release_fillers()  # the previous fill, if still held
+        self.say("fill max_connections of db%d for %.1fs" % (i, hold))
+        sessions = []
+        error = None
+        try:
+            while len(sessions) < 1000:
+                try:
+                    sessions.append(pymysql.connect(
+                        unix_socket=node.socket, user=self.filler_login[0], password=self.filler_login[1],
+                        connect_timeout=2, read_timeout=2, write_timeout=2))
+                except pymysql.err.OperationalError as e:
+                    error = e
+                    break
+        finally:
+            with self._fill_lock:
+                self._fillers = sessions
+                self._filled = i
+        self.say("  db%d: %d sessions opened, then %s" % (i, len(sessions), error))
+        if error is None or error.args[0] != ER_CON_COUNT_ERROR:
+            self._release_fillers()
+            return
+        self._fill_timer = threading.Timer(hold, self._release_fillers)
+        self._fill_timer.daemon = True
+        self._fill_timer.start()
+
+    def _release_fillers(self):
+        with self._fill_lock:
+            if self._fill_timer is not None:
+                self._fill_timer.cancel()
+                self._fill_timer = None
+            sessions, self._fillers = self._fillers, []
+            for conn in sessions:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+            if sessions:
+                self.say("  db%d: sessions closed" % self._filled)
+
+    def _restart_ro(self):
+        i = self.pick_server()
+        clean = self.rng.random() < 0.5
+        pause = self.rng.uniform(0.5, 3)
+        self.say("%s db%d, start with read_only = ON after %.1fs"
+                 % ("shut down" if clean else "kill -9", i, pause))
+        try:
+            if clean:
+                self.c.shutdown(i)
+            else:
+                self.c.kill9(i)
+            time.sleep(pause)
+        finally:
+            self.c.restart(i, options=["--read-only=ON"])
+            self.say("db%d restarted read_only" % i)
+
+    # ----- undoing what an interrupted campaign left -----
+
+    def cleanup(self):
+        """Every server running and not stopped, the check query's table
+        back in place, the filling sessions closed."""
+        self._release_fillers()
+        for i, node in enumerate(self.c.nodes, 1):
+            try:
+                if node.stopped:
+                    self.c.sigcont(i)
+                if not self.c.running(i):
+                    self.c.restart(i)
+                self._move_check_table(i, away=False)
+            except Exception as e:
+                self.say("cleanup of db%d: %s" % (i, e))
+
     # ----- healing -----
 
     def healed(self, writer, timeout=60, rounds=8):
@@ -193,5 +342,8 @@ class Campaign:
             for _ in range(self.rng.randint(1, 3)):
                 self.run(self.rng.choices(kinds, weights)[0])
                 time.sleep(self.rng.uniform(0.2, 2))
+            timer = self._fill_timer
+            if timer is not None:  # its hold ends, whatever came after
+                timer.join()
             active = self.healed(writer)
         return active

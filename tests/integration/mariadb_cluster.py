@@ -44,6 +44,8 @@ INSTALL_DB = "/usr/bin/mariadb-install-db"
 CLIENT = "/usr/bin/mariadb"
 # The client errors of a session that was killed under a statement.
 SESSION_KILLED = ("ERROR 2006", "ERROR 2013")
+# Sessions of a server's extra_port (MariaDBCluster(extra_port=True)).
+EXTRA_MAX_CONNECTIONS = 8
 
 _PR_SET_PDEATHSIG = 1
 _live_clusters = []
@@ -138,6 +140,7 @@ class Node:
         self.root_cnf = os.path.join(self.dir, "root.cnf")
         self.tmpdir = os.path.join(self.dir, "tmp")
         self.port = 0
+        self.extra_port = 0  # MariaDBCluster(extra_port=True): see there
         self.proc = None
         self.stopped = False  # SIGSTOPped
 
@@ -157,16 +160,21 @@ def data_dir_beside(state_dir):
 
 
 class MariaDBCluster:
-    def __init__(self, n=3, server_options=None, keep=False, tls=None):
+    def __init__(self, n=3, server_options=None, keep=False, tls=None, extra_port=False):
         """n servers; server_options: extra "key=value" lines for every
         server's [mariadbd] section; keep: leave the directory for
         inspection; tls: dict(ca=, cert=, key=) of PEM files that every
-        server offers TLS with (ssl-ca, ssl-cert, ssl-key); None: no TLS."""
+        server offers TLS with (ssl-ca, ssl-cert, ssl-key); None: no TLS;
+        extra_port: each server also listens on node.extra_port of
+        127.0.0.1 (MariaDB's extra_port, EXTRA_MAX_CONNECTIONS sessions of
+        its own), where an observer still gets in when max_connections is
+        full."""
         if n < 1:
             raise ValueError("a cluster needs at least one server")
         self.n = n
         self.server_options = list(server_options or [])
         self.tls = dict(tls) if tls else None
+        self.use_extra_port = extra_port
         self.keep = keep
         self.dir = None
         self.nodes = []
@@ -209,7 +217,7 @@ class MariaDBCluster:
         self._install_db(template)
         for node in self.nodes:
             os.makedirs(node.tmpdir)  # creates node.dir too
-            node.port = free_port()
+            self._pick_ports(node)
             shutil.copytree(template, node.datadir, symlinks=True)
             self._write_server_cnf(node)
             write_private(node.root_cnf, "[client]\nuser = root\nsocket = %s\n" % node.socket)
@@ -236,6 +244,11 @@ class MariaDBCluster:
         for i in range(2, self.n + 1):
             self.sql(i, self._change_master_sql(1) + ";\nSTART SLAVE")
         self.wait_replicated()
+
+    def _pick_ports(self, node):
+        node.port = free_port()
+        while self.use_extra_port and node.extra_port in (0, node.port):
+            node.extra_port = free_port()
 
     def _install_db(self, datadir):
         # One install, copied for every server: much faster than N installs.
@@ -283,6 +296,9 @@ class MariaDBCluster:
         ]
         if os.geteuid() == 0:
             lines.append("user = root")
+        if node.extra_port:
+            lines += ["extra-port = %d" % node.extra_port,
+                      "extra-max-connections = %d" % EXTRA_MAX_CONNECTIONS]
         if self.tls:
             lines += ["ssl-ca = " + self.tls["ca"], "ssl-cert = " + self.tls["cert"],
                       "ssl-key = " + self.tls["key"]]
@@ -295,11 +311,11 @@ class MariaDBCluster:
                 "MASTER_USER='repl', MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos, "
                 "MASTER_CONNECT_RETRY=1" % (self.node(source).port, self.repl_password))
 
-    def _spawn(self, node):
+    def _spawn(self, node, options=()):
         log = open(os.path.join(node.dir, "stdout.log"), "ab")
         try:
             node.proc = subprocess.Popen(
-                [MARIADBD, "--defaults-file=" + node.cnf],
+                [MARIADBD, "--defaults-file=" + node.cnf] + list(options),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=die_with_parent)
         finally:
@@ -316,7 +332,7 @@ class MariaDBCluster:
                 if attempt + 1 == tries or node.proc.poll() is None or \
                         "Address already in use" not in self.error_log(node.index):
                     raise
-            node.port = free_port()
+            self._pick_ports(node)
             self._write_server_cnf(node)
             self._spawn(node)
 
@@ -400,13 +416,15 @@ class MariaDBCluster:
         except subprocess.TimeoutExpired:
             self._kill_group(node, signal.SIGKILL)
 
-    def restart(self, i):
+    def restart(self, i, options=()):
         """Starts node i again on the same port and datadir (after kill9 or
         shutdown; a running server is shut down first). A replica resumes
-        replicating by itself."""
+        replicating by itself. options: server options for this start only,
+        on the command line, where they override server.cnf (e.g.
+        "--read-only=ON": as if my.cnf said so)."""
         node = self.node(i)
         self.shutdown(i)
-        self._spawn(node)
+        self._spawn(node, options)
         self._wait_ready(node)
 
     def running(self, i):
