@@ -176,9 +176,18 @@ class Campaign:
             self.switchovers_refused += 1
         self.say("  exit %d: %s" % (r.returncode, (r.stdout + r.stderr).strip()[-200:]))
 
+    def hold(self):
+        """How long a check query fails or a server stays full: mostly 1-4 s;
+        one time in four 12-20 s, longer than the liveness bound, so that a
+        deadlock that would last as long as its trigger is seen as one.
+        The same draws either way: a seed replays the same faults."""
+        long_hold = self.rng.random() < 0.25
+        short, long_ = self.rng.uniform(1, 4), self.rng.uniform(12, 20)
+        return long_ if long_hold else short
+
     def _check_query(self):
         i = self.pick_server()
-        pause = self.rng.uniform(1, 4)
+        pause = self.hold()
         self.say("RENAME TABLE %s away on db%d (sql_log_bin=0) for %.1fs" % (CHECK_TABLE, i, pause))
         moved = False
         try:
@@ -220,7 +229,7 @@ class Campaign:
         burst (the sessions are closed by a timer): a server swamped by
         clients while another fails, or while it restarts read_only."""
         i = self.pick_server()
-        hold = self.rng.uniform(1, 4)
+        hold = self.hold()
         node = self.c.node(i)
         self._release_fillers()  # the previous fill, if still held
         self.say("fill max_connections of db%d for %.1fs" % (i, hold))
