@@ -179,6 +179,43 @@ std::string NoLongerWriter(const Config& cfg, const Evaluation& ev, const PoolCo
   return "now a read-only replica of " + cfg.nodes[static_cast<size_t>(source)].name;
 }
 
+// Why node, a replica of the writer `old`, was cut off from it before the
+// trouble, and another reachable replica of it received more: the node may
+// lack an unknown amount of old's data, so it is not chosen while that one
+// may be (it applies what it received, or an operator takes it OFFLINE).
+// Cut off: its IO thread fails with an error of the server (1045, 1236),
+// not a lost connection (the client library's 2000-2999, which every
+// replica of a writer that died shows); or its clean polls showed it not
+// receiving for longer than max_promote_lag before the trouble. "" when
+// neither, or nobody received more.
+std::string CutOffBefore(const Config& cfg, const Evaluation& ev, int pool, int old, int node) {
+  const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
+  const PoolEval& pe = ev.pools[static_cast<size_t>(pool)];
+  const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  const ReplicationStatus& r = n.last.repl;
+  if (old < 0 || !r.configured) return "";
+  std::string why;
+  bool io_lost = r.io_errno >= 2000 && r.io_errno < 3000;
+  int64_t since = n.not_receiving_since_mono_ms, trouble = pe.trouble_since_mono_ms;
+  if (r.io_errno != 0 && !io_lost) {
+    why = "IO thread error " + std::to_string(r.io_errno);
+  } else if (since >= 0 && trouble >= 0 && trouble - since > pc.max_promote_lag_ms) {
+    why = "not receiving from " + cfg.nodes[static_cast<size_t>(old)].name + " for " +
+          std::to_string((trouble - since) / 1000) + "s before the trouble > max_promote_lag " +
+          Seconds(pc.max_promote_lag_ms);
+  } else {
+    return "";
+  }
+  for (int other : pc.nodes) {
+    const NodeEval& o = ev.nodes[static_cast<size_t>(other)];
+    if (other == node || other == old || o.offline || o.demoted || Unpolled(o) ||
+        SourceInPool(cfg, pc, o) != old || ComparePositions(o.last.repl.received, r.received) != 1)
+      continue;
+    return why + ", and " + cfg.nodes[static_cast<size_t>(other)].name + " received more";
+  }
+  return "";
+}
+
 // The one set of rules by which a node may replace the writer `old` of its
 // pool (-1: none known): a failover, an election in place of a writer that
 // is gone, and a switchover all ask it (doc/pool-logic.md, "Eligible to
@@ -208,6 +245,8 @@ std::string WhyNotEligibleToReplace(const Config& cfg, const Evaluation& ev, int
     return "replicates from " + r.source_text + ", not from " + cfg.nodes[static_cast<size_t>(old)].name;
   if (r.configured && !r.sql_running) return "SQL thread stopped";
   if (r.configured && r.sql_errno != 0) return "SQL thread error " + std::to_string(r.sql_errno);
+  std::string cut_off = CutOffBefore(cfg, ev, pool, old, node);
+  if (!cut_off.empty()) return cut_off;
   if (caught_up || !r.configured) return "";  // not a replica: no writer was known
   std::string limit = " > max_promote_lag " + Seconds(pc.max_promote_lag_ms);
   if (!r.relay_applied && !may_wait) {
@@ -809,8 +848,15 @@ void PoolRound::RememberLags(int final_active) {
     // The standbys' lag while the writer is healthy: what promotion
     // eligibility looks back at once trouble starts. An unpolled standby
     // keeps the lag of its last poll; the writer has none to carry.
-    for (int n : pool_.nodes)
-      if (!Unpolled(Node(n))) Node(n).lag_before_trouble = n == final_active ? -1 : TrustedLag(Node(n).last);
+    for (int n : pool_.nodes) {
+      NodeEval& ne = Node(n);
+      if (Unpolled(ne)) continue;
+      ne.lag_before_trouble = n == final_active ? -1 : TrustedLag(ne.last);
+      if (n == final_active || (ne.last.repl.configured && ne.last.repl.io == IoThread::kYes))
+        ne.not_receiving_since_mono_ms = -1;
+      else if (ne.last.outcome == PollOutcome::kOk && ne.not_receiving_since_mono_ms < 0)
+        ne.not_receiving_since_mono_ms = in_.mono_ms;
+    }
   } else if (final_active < 0) {
     // Before an election: the last lag seen while both threads ran, for an
     // election that has to replace a writer that is gone.

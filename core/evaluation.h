@@ -52,6 +52,11 @@ struct NodeEval {
   bool demoted = false;       // an ex-ACTIVE, FAIL until recovered
   bool offline = false;       // taken out by an operator
   int64_t lag_before_trouble = -1;  // lag at the last round the ACTIVE was healthy
+  // Since when its clean polls, taken while the ACTIVE answered, showed it
+  // not receiving from the ACTIVE (IO thread stopped or failing); -1 when
+  // the last one showed it receiving, or none did. Polls that failed do
+  // not count: a standby the monitor could not see is not cut off.
+  int64_t not_receiving_since_mono_ms = -1;
   // This round only: why the monitor could not poll the node (its own
   // fault); empty when it could. The node then keeps what it had.
   std::string monitor_error;

@@ -15,11 +15,14 @@ bool Answered(const NodeEval& n) { return n.monitor_error.empty() && n.polled &&
 // admin login (CONNECTION ADMIN gets past 1040), whose view then decides
 // the fence or the promotion: a node nobody can see is never left
 // writable, and a read_only ACTIVE is not left so, for want of a poll.
-bool AdminMaySee(const NodeEval& n) {
+// A poll that timed out counts for a fence (an overloaded ex-writer), not
+// for the ACTIVE's promotion: a writer that hangs would hold the worker
+// for a login timeout at the very moment its failover needs it.
+bool AdminMaySee(const NodeEval& n, TopologyStepKind kind) {
   if (!n.monitor_error.empty() || !n.polled) return false;
   PollOutcome o = n.last.outcome;
-  return o == PollOutcome::kQueryError || o == PollOutcome::kTimeout || o == PollOutcome::kTooManyConnections ||
-         o == PollOutcome::kAccessDenied;
+  if (o == PollOutcome::kTimeout) return kind == TopologyStepKind::kFence;
+  return o == PollOutcome::kQueryError || o == PollOutcome::kTooManyConnections || o == PollOutcome::kAccessDenied;
 }
 
 // What the node's replication should look like and does: it is attached to
@@ -72,7 +75,7 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
     if (active < 0 || n == active) continue;
     TopologyStep fence = MakeStep(TopologyStepKind::kFence, p, n, -1);
-    if (AdminMaySee(ne)) {
+    if (AdminMaySee(ne, TopologyStepKind::kFence)) {
       fence.admin_evidence = true;
       fence.why = name(n) + " is not the ACTIVE " + name(active) + " and its poll failed (" +
                   PollOutcomeName(ne.last.outcome) + ")";
@@ -96,7 +99,7 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
   const NodeEval& a = ev.nodes[static_cast<size_t>(active)];
   if (!Answered(a)) {
     // The ACTIVE's own trouble: only the admin login's view may rest on it.
-    if (!AdminMaySee(a)) return;
+    if (!AdminMaySee(a, TopologyStepKind::kPromote)) return;
     TopologyStep step = MakeStep(TopologyStepKind::kPromote, p, active, -1);
     step.stop_replication = pool.manage_replication;
     step.semi_sync = pool.semi_sync;

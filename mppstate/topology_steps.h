@@ -39,7 +39,8 @@ struct StepOutcome {
 
 // What the admin login sees of a node whose monitoring poll failed (a
 // query error, 1040, a timeout): whether it answers at all, and its
-// read_only and replication.
+// read_only and replication. The look is brief: its login and each query
+// get a second at most.
 struct AdminView {
   bool answered = false;
   std::string error;  // why it did not answer

@@ -201,3 +201,52 @@ def test_every_standby_lagging_is_named_and_the_first_caught_up_promoted(cluster
     finally:
         for lock in locks.values():
             lock.release()
+
+
+def test_a_standby_cut_off_before_the_crash_is_not_chosen_over_one_that_received_more(cluster, mppstate, spawn,
+                                                                                      note):
+    c = cluster()
+    m = mppstate(c, config(c))
+    wait_started(c, m, 3)
+    # db2's replication login is refused from now on: it receives nothing
+    # more, and has applied all it has.
+    c.sql(2, "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='wrong'; START SLAVE")
+    for k in range(20):
+        c.write(1, "only-db3-%d" % k)
+    c.wait_replicated(nodes=[3])
+    lock = TableLock(spawn, c, 3)  # db3 receives the last rows, applies them later
+    try:
+        for k in range(3):
+            c.write(1, "late-%d" % k)
+        until(lambda: c.slave_status(3)["Gtid_IO_Pos"] == c.value(1, "@@gtid_binlog_pos"), 10, "db3 received all")
+        c.kill9(1)
+
+        def refused():
+            text = m.state()["pools"]["main"]["note"]
+            return "db2: IO thread error 1045, and db3 received more" in text and text
+        until(refused, 20, "db2 refused while db3 applies")
+        assert writer(m) == "db1", "nobody chosen while db3 applies what it received"
+        t0 = time.monotonic()
+    finally:
+        lock.release()
+    until(lambda: writable_active(c, m, "db3"), 30, "db3 ACTIVE and writable")
+    note("cut-off standby passed over: db3 applied to writable ACTIVE: %.2fs" % (time.monotonic() - t0))
+    rows = c.sql(3, "SELECT COUNT(*) FROM mpptest.t WHERE v LIKE 'only-db3-%' OR v LIKE 'late-%'")[0][0]
+    assert rows == "23", "the new writer has every commit db1 acknowledged"
+
+
+def test_a_hung_writer_is_replaced_within_the_liveness_bound_with_long_login_timeouts(cluster, mppstate, note):
+    # A look through the admin login at a server that hangs must not hold
+    # the failover up for a login timeout of its own each time.
+    c = cluster()
+    m = mppstate(c, config(c, {"global": {"connect_timeout": "5s", "query_timeout": "5s"}}))
+    wait_started(c, m, 3)
+    c.sigstop(1)
+    t0 = time.monotonic()
+    try:
+        until(lambda: writable_active(c, m, "db2"), 10, "db2 ACTIVE and writable within 10 s")
+        note("SIGSTOP of the writer, 5 s login timeouts: to a writable ACTIVE: %.2fs" % (time.monotonic() - t0))
+        until(lambda: source_of(c, 3) == "db2", 20, "db3 replicating from db2")
+    finally:
+        c.sigcont(1)
+    until(lambda: c.value(1, "@@read_only") == "1", 20, "db1 fenced once it resumes")

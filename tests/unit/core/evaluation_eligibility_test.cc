@@ -188,5 +188,47 @@ TEST_CASE("Eligibility: a standby still receiving from a failing writer is refus
   CHECK(s.St("db2") == State::kActive);
 }
 
+TEST_CASE("Eligibility: a standby cut off before the crash waits for one that received more") {
+  for (bool by_error : {true, false}) {
+    Sim s(PoolConfigText(3));
+    s.HealthyPool();
+    s.Rounds(3);
+    // db2 stops receiving: its replication login is refused (an error of
+    // the server), or its connection keeps failing for 40 s.
+    PollResult cut = s.Replica("db1", 90);
+    cut.repl.io = IoThread::kConnecting;
+    cut.repl.io_errno = by_error ? 1045 : 2003;
+    cut.repl.lag_s = -1;
+    s.W("db2") = cut;
+    s.Rounds(by_error ? 2 : 40);
+    s.W("db1") = Sim::Failed();
+    s.W("db2").repl.io_errno = by_error ? 1045 : 2003;
+    s.W("db3") = Sim::SourceLost(s.Replica("db1", 110));
+    s.W("db3").repl.relay_applied = false;  // still applying what it received
+    s.Rounds(3);
+    INFO(s.ev.pools[0].note);
+    CHECK(s.St("db1") == State::kActive);
+    CHECK(s.ev.pools[0].note.find(by_error ? "db2: IO thread error 1045, and db3 received more"
+                                           : "db2: not receiving from db1 for ") != std::string::npos);
+    s.W("db3").repl.relay_applied = true;
+    s.Round();
+    CHECK(s.St("db3") == State::kActive);
+  }
+}
+
+TEST_CASE("Eligibility: a standby cut off before the crash is chosen when nobody received more") {
+  Sim s(PoolConfigText(2));
+  s.HealthyPool();
+  s.Rounds(3);
+  PollResult cut = s.Replica("db1", 90);
+  cut.repl.io = IoThread::kConnecting;
+  cut.repl.io_errno = 1045;
+  s.W("db2") = cut;
+  s.Rounds(2);
+  s.W("db1") = Sim::Failed();
+  s.Rounds(3);
+  CHECK(s.St("db2") == State::kActive);  // the best there is
+}
+
 }  // namespace
 }  // namespace mpp
