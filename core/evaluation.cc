@@ -141,8 +141,13 @@ bool AliveButUnusable(const PollResult& p) {
 }
 
 // The node of the pool that `node`'s last poll says it replicates from, or -1.
+// A poll whose check query alone failed still read the replication: a
+// replica that received a failing writer's commits counts among its
+// replicas (severed, and with semi_sync compared) though it is no
+// candidate itself.
 int SourceInPool(const Config& cfg, const PoolConfig& pool, const NodeEval& n) {
-  if (n.last.outcome != PollOutcome::kOk || !n.last.repl.configured) return -1;
+  bool read = n.last.outcome == PollOutcome::kOk || n.last.check_failed_only;
+  if (!read || !n.last.repl.configured) return -1;
   for (int other : pool.nodes)
     if (SameAddress(n.last.repl.source, cfg.nodes[static_cast<size_t>(other)].address)) return other;
   return -1;
@@ -570,7 +575,7 @@ bool PoolRound::Sever(int active, std::string* not_severed) {
   for (int n : pool_.nodes) {
     const NodeEval& ne = Node(n);
     if (n == active) continue;
-    if (ne.last.outcome != PollOutcome::kOk) {
+    if (ne.last.outcome != PollOutcome::kOk && !ne.last.check_failed_only) {
       unreachable += (unreachable.empty() ? "" : ", ") + Name(n);
       continue;
     }

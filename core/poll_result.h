@@ -92,6 +92,10 @@ struct PollResult {
   PollOutcome outcome = PollOutcome::kNotPolled;
   std::string error;  // the server's, the client library's or the monitor's message
   int error_code = 0;
+  // kQueryError from the check query alone: the rest of the poll (read_only,
+  // GTIDs, replication) was still read, and holds for a failover's choice
+  // among the replicas of a failing writer (core/evaluation.cc).
+  bool check_failed_only = false;
   bool read_only = true;
   int64_t server_id = 0;
   ReplicationStatus repl;

@@ -148,6 +148,7 @@ void NodePoll::StepDone(Clock::time_point now) {
     case Step::kVariables:
     case Step::kStatus:
       if (call_.status() != 0) {
+        if (step_ == Step::kCheckQuery && CheckFailed(now)) return;
         FailStatement(StepName(), now);
         return;
       }
@@ -157,7 +158,7 @@ void NodePoll::StepDone(Clock::time_point now) {
     case Step::kCheckStore: {
       MYSQL_RES* res = call_.TakeResult();
       if (res == nullptr && mysql_field_count(m) != 0) {
-        FailStatement("check query", now);
+        if (!CheckFailed(now)) FailStatement("check query", now);
         return;
       }
       if (res != nullptr) mysql_free_result(res);
@@ -173,7 +174,7 @@ void NodePoll::StepDone(Clock::time_point now) {
     }
     case Step::kCheckNext:
       if (call_.status() > 0) {
-        FailStatement("check query", now);
+        if (!CheckFailed(now)) FailStatement("check query", now);
       } else if (call_.status() == 0) {
         step_ = Step::kCheckStore;
         Run(call_.StartStoreResult(m), now);
@@ -205,12 +206,31 @@ void NodePoll::StepDone(Clock::time_point now) {
       }
       ReadReplicationStatus(res, mariadb_, gtid_slave_pos_, &result_.repl);
       if (res != nullptr) mysql_free_result(res);
+      if (!check_error_.empty()) {
+        result_.check_failed_only = true;
+        Finish(PollOutcome::kQueryError, check_error_, check_code_);
+        return;
+      }
       Finish(PollOutcome::kOk, "", 0);
       return;
     }
     case Step::kDone:
       return;
   }
+}
+
+// The check query failed with an error of the server's (a table lost on
+// this server alone): the poll fails with it, but reads the rest first, so
+// that a failover still knows what this replica received. A lost
+// connection or a timeout is not that: false, and the poll ends.
+bool NodePoll::CheckFailed(Clock::time_point now) {
+  MYSQL* m = static_cast<MYSQL*>(conn_.handle());
+  unsigned err = mysql_errno(m);
+  if (err == 0 || err >= 2000) return false;
+  check_error_ = std::string("check query: ") + mysql_error(m);
+  check_code_ = err;
+  StartStatement(Step::kVariables, VariablesSql(), now);
+  return true;
 }
 
 // A statement that failed after the login. A lost connection in the middle

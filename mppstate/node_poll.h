@@ -80,6 +80,7 @@ class NodePoll {
   void Wait(AsyncWait w, Clock::time_point now);
   void Finish(PollOutcome outcome, const std::string& error, unsigned code);
   void FailStatement(const std::string& what, Clock::time_point now);
+  bool CheckFailed(Clock::time_point now);
   void Abort();
   const char* StepName() const;
 
@@ -99,6 +100,10 @@ class NodePoll {
   PollResult result_;
   bool mariadb_ = false;
   std::string gtid_slave_pos_;
+  // The check query's error, when the server answered it with one: the
+  // rest is read all the same, and the poll ends kQueryError with it.
+  std::string check_error_;
+  unsigned check_code_ = 0;
 };
 
 }  // namespace mpp

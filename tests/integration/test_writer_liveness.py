@@ -250,3 +250,40 @@ def test_a_hung_writer_is_replaced_within_the_liveness_bound_with_long_login_tim
     finally:
         c.sigcont(1)
     until(lambda: c.value(1, "@@read_only") == "1", 20, "db1 fenced once it resumes")
+
+
+def test_semi_sync_waits_for_the_replica_with_the_acknowledged_commits_while_its_check_query_fails(
+        cluster, mppstate, note):
+    from replication_lib import global_status
+    c = cluster()
+    heartbeat_table(c)
+    m = mppstate(c, config(c, {"global": {"check_query": HB}, "pool main": {"semi_sync": "yes"}}))
+    wait_started(c, m, 3)
+    until(lambda: global_status(c, 1, "Rpl_semi_sync_master_clients") == 2, 20, "semi-sync on")
+    # Only db3 acknowledges from now on.
+    c.sql(2, "STOP SLAVE; CHANGE MASTER TO MASTER_PASSWORD='wrong'; START SLAVE")
+    until(lambda: global_status(c, 1, "Rpl_semi_sync_master_clients") == 1, 20, "db3 alone acknowledging")
+    yes = global_status(c, 1, "Rpl_semi_sync_master_yes_tx")
+    for k in range(5):
+        c.write(1, "acked-%d" % k)
+    assert global_status(c, 1, "Rpl_semi_sync_master_yes_tx") == yes + 5, "db3 acknowledged the 5 commits"
+    # db3 answers, but its check query fails.
+    c.sql(3, "SET SESSION sql_log_bin = 0; DROP TABLE mpptest.hb")
+    m.wait(lambda s: "check query" in s["nodes"]["db3"]["reason"], timeout=10, what="db3's poll failing")
+    c.kill9(1)
+
+    def blocked():
+        text = m.state()["pools"]["main"]["note"]
+        return "db3 received the most and with semi_sync" in text and text
+    text = until(blocked, 20, "the failover waiting for db3")
+    assert writer(m) == "db1", "db2, which lacks the acknowledged commits, is not promoted: %s" % text
+    time.sleep(1)
+    assert writer(m) == "db1", m.state()["pools"]["main"]["note"]
+    t0 = time.monotonic()
+    c.sql(3, "SET SESSION sql_log_bin = 0; CREATE TABLE mpptest.hb (i INT PRIMARY KEY); "
+             "INSERT INTO mpptest.hb VALUES (1)")
+    until(lambda: writable_active(c, m, "db3"), 30, "db3 ACTIVE and writable")
+    note("semi_sync, the acknowledging replica's check query back: to a writable ACTIVE: %.2fs"
+         % (time.monotonic() - t0))
+    have = {r[0] for r in c.sql(3, "SELECT v FROM mpptest.t")}
+    assert all("acked-%d" % k in have for k in range(5)), "every acknowledged commit is on the new writer"

@@ -3,7 +3,9 @@
 // received it (core/evaluation.h, doc/replication.md "Zero loss").
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "tests/unit/core/eval_sim.h"
 
@@ -168,6 +170,39 @@ TEST_CASE("Evaluation/semi-sync: without semi_sync nothing of the writer's semi-
   s.Round();
   REQUIRE(s.St("db1") == State::kActive);
   CHECK_FALSE(s.N("db1").writer_semi.known);
+}
+
+TEST_CASE("Evaluation/semi-sync: a replica whose check query fails still counts for what it received") {
+  Sim s(PoolConfigText(3));
+  SemiSyncPool(s);
+  Db3ReceivedMore(s);
+  // db3 answers, but its check query fails: the rest of its poll was read.
+  s.W("db3").repl.relay_applied = true;
+  PollResult db3 = s.W("db3");
+  s.W("db3").outcome = PollOutcome::kQueryError;
+  s.W("db3").check_failed_only = true;
+  s.Rounds(10);
+  CHECK(s.St("db1") == State::kActive);  // db2 lacks what db3 may have acknowledged
+  CHECK(s.ev.pools[0].note ==
+        "ACTIVE db1 is failing but no standby is promoted: db3 received the most and with semi_sync no node that "
+        "lacks it replaces db1, but db3: last poll: query failed");
+  s.W("db3") = db3;  // its check query works again
+  s.Rounds(4);
+  CHECK(s.St("db3") == State::kActive);
+}
+
+TEST_CASE("Evaluation/semi-sync: a replica whose check query fails is severed from the failing writer too") {
+  Sim s(PoolConfigText(3));
+  SemiSyncPool(s);
+  s.worker = false;
+  s.HealthyPool();
+  s.Rounds(2);
+  s.W("db1") = Sim::Failed();
+  s.W("db3").outcome = PollOutcome::kQueryError;
+  s.W("db3").check_failed_only = true;
+  s.Rounds(3);
+  const std::vector<int>& severing = s.ev.pools[0].severing;
+  CHECK(std::find(severing.begin(), severing.end(), s.Node("db3")) != severing.end());
 }
 
 }  // namespace
