@@ -33,6 +33,16 @@ bool FollowsSource(const Config& cfg, const NodeEval& n, int source) {
          r.io != IoThread::kNo && r.sql_running;
 }
 
+// A replica of source with a thread stopped and no error an operator must
+// read: a lost connection (the client library's own errors, 2000-2999)
+// left behind by a source that was down, or a sever, is no such error.
+bool StoppedCleanly(const Config& cfg, const NodeEval& n, int source) {
+  const ReplicationStatus& r = n.last.repl;
+  bool right_source = r.configured && SameAddress(r.source, cfg.nodes[static_cast<size_t>(source)].address);
+  bool io_lost = r.io_errno >= 2000 && r.io_errno < 3000;
+  return right_source && !FollowsSource(cfg, n, source) && (r.io_errno == 0 || io_lost) && r.sql_errno == 0;
+}
+
 // A demoted ex-writer under rejoin = manual waits for `mppctl rejoin`.
 bool WaitsForRejoin(const PoolConfig& pool, const NodeEval& n) {
   return n.demoted && pool.rejoin == RejoinMode::kManual;
@@ -133,7 +143,21 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
   // first): its binlog is then the whole history to check them against.
   for (int n : pool.nodes) {
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    if (n == active || !Answered(ne)) continue;
+    if (n == active) continue;
+    if (!Answered(ne)) {
+      // Its check query alone failed, and its replication was read: a
+      // replica of the ACTIVE stopped by a failover's first phase that
+      // found nobody to promote is started again (else it would never
+      // receive the fix of what fails, a table created again on the
+      // writer). Nothing else rests on such a poll.
+      bool read = ne.monitor_error.empty() && ne.polled && ne.last.check_failed_only;
+      if (read && !ne.offline && !WaitsForRejoin(pool, ne) && ne.diverged.empty() && StoppedCleanly(cfg, ne, active)) {
+        TopologyStep start = MakeStep(TopologyStepKind::kStartReplication, p, n, active);
+        start.why = name(n) + " replicates from " + name(active) + " but a thread is stopped (its check query fails)";
+        out->push_back(start);
+      }
+      continue;
+    }
     // What semi-sync wants of it: a standby the replica side, and no node
     // but the ACTIVE the primary side (it would stall every transaction it
     // applies, waiting for replicas it does not have).
@@ -174,11 +198,7 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     if (FollowsSource(cfg, ne, active)) continue;
     const ReplicationStatus& r = ne.last.repl;
     bool right_source = r.configured && SameAddress(r.source, cfg.nodes[static_cast<size_t>(active)].address);
-    // An error an operator must read stops here; a lost connection (the
-    // client library's own errors, 2000-2999) left behind by a source that
-    // was down, or a sever, is no such error.
-    bool io_lost = r.io_errno >= 2000 && r.io_errno < 3000;
-    if (right_source && ((r.io_errno != 0 && !io_lost) || r.sql_errno != 0)) continue;
+    if (right_source && !StoppedCleanly(cfg, ne, active)) continue;
     if (right_source) {
       TopologyStep start = MakeStep(TopologyStepKind::kStartReplication, p, n, active);
       start.why = name(n) + " replicates from " + name(active) + " but a thread is stopped";

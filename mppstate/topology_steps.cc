@@ -374,16 +374,26 @@ StepOutcome FenceNode(const Config& cfg, const NodeConfig& node) {
     return Fail(err);
   int killed = 0, acks_cut = 0;
   std::string not_killed;
+  // A fence that fails still reports the waits it cut off: a rewind
+  // compares them with the server's count of unacknowledged commits.
+  auto fail = [&](const std::string& why) {
+    StepOutcome out = Fail(why);
+    out.acks_cut = acks_cut;
+    return out;
+  };
   if (!s.Exec("SET GLOBAL read_only = ON", &err)) {
-    if (s.last_errno() != kErLockWaitTimeout) return Fail(err);
-    if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return Fail(err);
+    if (s.last_errno() != kErLockWaitTimeout) return fail(err);
+    // Clients that reconnect at once (a pool) take the lock again: they go
+    // first on every try.
     auto deadline = Clock::now() + std::chrono::milliseconds(cfg.query_timeout_ms);
-    while (!s.Exec("SET GLOBAL read_only = ON", &err)) {
-      if (s.last_errno() != kErLockWaitTimeout || Clock::now() >= deadline) return Fail(err);
+    do {
+      if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return fail(err);
+      if (s.Exec("SET GLOBAL read_only = ON", &err)) break;
+      if (s.last_errno() != kErLockWaitTimeout || Clock::now() >= deadline) return fail(err);
       std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
-    }
+    } while (true);
   }
-  if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return Fail(err);
+  if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return fail(err);
   std::string msg = node.name + ": read_only ON, " + std::to_string(killed) + " client sessions killed";
   if (!not_killed.empty()) msg += "; not all: " + not_killed;
   StepOutcome out = Done(msg);

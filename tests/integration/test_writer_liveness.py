@@ -287,3 +287,28 @@ def test_semi_sync_waits_for_the_replica_with_the_acknowledged_commits_while_its
          % (time.monotonic() - t0))
     have = {r[0] for r in c.sql(3, "SELECT v FROM mpptest.t")}
     assert all("acked-%d" % k in have for k in range(5)), "every acknowledged commit is on the new writer"
+
+
+def test_a_check_query_failing_everywhere_heals_once_the_table_is_back_on_the_writer(cluster, mppstate, note):
+    # Every replica is stopped from receiving by a failover that finds
+    # nobody to promote; they must receive again, or the table created
+    # again on the writer never reaches them.
+    c = cluster()
+    heartbeat_table(c)
+    m = mppstate(c, config(c, {"global": {"check_query": HB}}))
+    wait_started(c, m, 3)
+    c.sql(1, "DROP TABLE mpptest.hb")  # replicated: it fails everywhere
+
+    def nobody():
+        text = m.state()["pools"]["main"]["note"]
+        return "no standby is eligible" in text and text
+    until(nobody, 20, "the failover finding nobody to promote")
+    t0 = time.monotonic()
+    c.sql(1, "CREATE TABLE mpptest.hb (i INT PRIMARY KEY); INSERT INTO mpptest.hb VALUES (1)")
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "ACTIVE" and s["nodes"]["db1"]["status"] == "OK" and
+           all(s["nodes"]["db%d" % i]["state"] == "STANDBY" for i in (2, 3)), timeout=30,
+           what="db1 ACTIVE and OK, db2 and db3 STANDBY again")
+    note("check query failing everywhere, table back on the writer to a healthy pool: %.2fs" % (time.monotonic() - t0))
+    assert writable_active(c, m, "db1")
+    for i in (2, 3):
+        assert source_of(c, i) == "db1", "db%d receives from db1 again" % i
