@@ -25,7 +25,7 @@ import time
 import pymysql
 
 from daemonlib import read_state
-from replication_lib import Background
+from replication_lib import Background, close_quietly
 
 ER_NO_SUCH_TABLE = 1146
 # The replica's I/O thread was refused its source's binlog (1236): the
@@ -75,11 +75,7 @@ class ReadOnlyWatch(Background):
                         cur.execute("SELECT @@read_only")
                         value = int(cur.fetchone()[0])
                 except Exception:
-                    if conn is not None:
-                        try:
-                            conn.close()
-                        except Exception:
-                            pass
+                    close_quietly(conn)
                     conn = None
             # Stamped when the answer came: the value held then.
             seen = self.changes[name]
@@ -251,11 +247,7 @@ class LivenessWatch(Background):
                     reading = self._read(conn)
                     break
                 except Exception:
-                    if conn is not None:
-                        try:
-                            conn.close()
-                        except Exception:
-                            pass
+                    close_quietly(conn)
                     conn = None
             if reading is not None:
                 self.last[i] = reading

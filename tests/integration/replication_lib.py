@@ -12,13 +12,62 @@ own connections (pymysql, over each server's unix socket as root):
 """
 
 import os
+import signal
+import subprocess
 import threading
 import time
 
 import pymysql
 
 from daemonlib import add_admin_user
-from mariadb_cluster import write_private
+from mariadb_cluster import CLIENT, ClusterError, write_private
+
+
+def close_quietly(conn):
+    """Closes a pymysql connection that may be broken already."""
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+
+def fill_connections(cluster, i, spawn, limit=8):
+    """Every connection of node i (max_connections set to limit) held by
+    sleeping clients of the monitoring login, which has no spare connection
+    (no SUPER, no CONNECTION ADMIN): its polls get 1040. Returns the
+    clients, for release_clients()."""
+    cluster.sql(i, "SET GLOBAL max_connections = %d" % limit)
+    clients = []
+
+    def sleeper():
+        p = spawn([CLIENT, "--defaults-file=" + cluster.credentials, "--protocol=tcp", "--host=127.0.0.1",
+                   "--port=%d" % cluster.node(i).port, "--batch"],
+                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p.stdin.write(b"SELECT SLEEP(300);\n")
+        p.stdin.flush()
+        return p
+
+    def full():
+        # Our root queries take the spare connection of SUPER for a moment.
+        try:
+            cluster.sql_as(i, cluster.credentials, "SELECT 1")
+        except ClusterError as e:
+            if "1040" in str(e):
+                return True
+            raise
+        clients.append(sleeper())
+        return False
+
+    cluster.wait_for(full, timeout=30, interval=0.2, what="db%d full for the monitoring login" % i)
+    return clients
+
+
+def release_clients(clients):
+    for p in clients:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
 
 
 def replication_credentials(cluster):
@@ -204,11 +253,7 @@ class Writer(Background):
                 self._stop.wait(0.005)
             except Exception:
                 self.errors += 1
-                if conn is not None:
-                    try:
-                        conn.close()
-                    except Exception:
-                        pass
+                close_quietly(conn)
                 conn = None
                 self._stop.wait(0.01)
 
@@ -263,11 +308,6 @@ class ReadOnlyTimeline(ReadOnlySampler):
             if len(writable) > 1:
                 self.overlaps.append((now, writable))
             self._stop.wait(self.period)
-
-
-import subprocess  # noqa: E402  (for TableLock)
-
-from mariadb_cluster import CLIENT  # noqa: E402
 
 
 class TableLock:

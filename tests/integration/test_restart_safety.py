@@ -18,7 +18,7 @@ import time
 import pytest
 
 from daemonlib import actives
-from mariadb_cluster import CLIENT, ClusterError
+from replication_lib import fill_connections, release_clients
 
 HALF = {"global": {"interval": "500ms", "connect_timeout": "1s"}}
 
@@ -151,28 +151,7 @@ def test_a_restart_keeps_a_writer_that_is_full_or_misses_one_poll(cluster, mppst
     # db1 full: every slot held by the monitoring login itself (the
     # replicas' dump threads hold two more); our root queries use the spare
     # connection of SUPER.
-    c.sql(1, "SET GLOBAL max_connections = 8")
-    clients = []
-
-    def sleeper():
-        p = spawn([CLIENT, "--defaults-file=" + c.credentials, "--protocol=tcp",
-                   "--host=127.0.0.1", "--port=%d" % c.node(1).port, "--batch"],
-                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        p.stdin.write(b"SELECT SLEEP(100);\n")
-        p.stdin.flush()
-        return p
-
-    def full():
-        try:
-            c.sql_as(1, c.credentials, "SELECT 1")
-        except ClusterError as e:
-            if "1040" in str(e):
-                return True
-            raise
-        clients.append(sleeper())
-        return False
-
-    c.wait_for(full, timeout=30, interval=0.2, what="db1 full for the monitoring login")
+    clients = fill_connections(c, 1, spawn)
     log("db1 full: %d sleeping clients started" % len(clients))
 
     since = len(m.log())
@@ -193,10 +172,7 @@ def test_a_restart_keeps_a_writer_that_is_full_or_misses_one_poll(cluster, mppst
     assert [nodes[n]["state"] for n in ("db2", "db3")] == ["STANDBY", "STANDBY"], nodes
     assert s["dests"][("writer", "db1")]["up"], "writer on db1: %r" % s["dests"]
 
-    for p in clients:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+    release_clients(clients)
     s = w.until(lambda s: s["nodes"]["db1"]["status"] == "OK", what="db1 OK once released")
     assert settled(s), "after the release: %s" % states(s)
     text = m.log()[since:]

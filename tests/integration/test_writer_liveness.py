@@ -17,14 +17,10 @@ query, a full server or a lagging standby used to cause.
 Each test prints the time from the trigger to a writable ACTIVE.
 """
 
-import os
-import signal
-import subprocess
 import time
 
 from daemonlib import actives
-from mariadb_cluster import CLIENT, ClusterError
-from replication_lib import TableLock, managed, source_of, until
+from replication_lib import TableLock, fill_connections, managed, release_clients, source_of, until
 
 HB = "SELECT i FROM mpptest.hb"
 POOL = {"global": {"connect_timeout": "1s", "query_timeout": "1s"},
@@ -62,41 +58,6 @@ def wait_started(c, m, n):
            all(s["nodes"]["db%d" % i]["state"] == "STANDBY" for i in range(2, n + 1)),
            timeout=30, what="db1 ACTIVE, the others STANDBY")
     assert c.value(1, "@@read_only") == "0"
-
-
-def fill(c, i, spawn):
-    """Every connection of node i held by sleeping clients of the
-    monitoring login, which has no spare connection; returns them."""
-    c.sql(i, "SET GLOBAL max_connections = 8")
-    clients = []
-
-    def sleeper():
-        p = spawn([CLIENT, "--defaults-file=" + c.credentials, "--protocol=tcp", "--host=127.0.0.1",
-                   "--port=%d" % c.node(i).port, "--batch"],
-                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        p.stdin.write(b"SELECT SLEEP(300);\n")
-        p.stdin.flush()
-        return p
-
-    def full():
-        try:
-            c.sql_as(i, c.credentials, "SELECT 1")
-        except ClusterError as e:
-            if "1040" in str(e):
-                return True
-            raise
-        clients.append(sleeper())
-        return False
-
-    c.wait_for(full, timeout=30, interval=0.2, what="db%d full" % i)
-    return clients
-
-
-def release(clients):
-    for p in clients:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 def fenced_and_promoted(c, m, note, what, t0):
@@ -140,13 +101,13 @@ def test_a_standby_full_at_the_crash_is_promoted_once_it_answers(cluster, mppsta
     c = cluster(n=2)
     m = mppstate(c, config(c))
     wait_started(c, m, 2)
-    clients = fill(c, 2, spawn)
+    clients = fill_connections(c, 2, spawn)
     m.wait(lambda s: "too many connections" in s["nodes"]["db2"]["reason"], timeout=20,
            what="db2's polls answered 1040")
     c.kill9(1)
     time.sleep(2)
     t0 = time.monotonic()
-    release(clients)
+    release_clients(clients)
     until(lambda: writable_active(c, m, "db2"), 30, "db2 ACTIVE and writable")
     note("standby full at the crash: its release to a writable ACTIVE: %.2fs" % (time.monotonic() - t0))
     assert m.state()["nodes"]["db1"]["state"] == "FAIL"
@@ -156,7 +117,7 @@ def test_a_read_only_active_is_made_writable_while_its_connections_are_full(clus
     c = cluster()
     m = mppstate(c, config(c))
     wait_started(c, m, 3)
-    clients = fill(c, 1, spawn)
+    clients = fill_connections(c, 1, spawn)
     try:
         m.wait(lambda s: "too many connections" in s["nodes"]["db1"]["reason"], timeout=20,
                what="db1's polls answered 1040")
@@ -169,7 +130,7 @@ def test_a_read_only_active_is_made_writable_while_its_connections_are_full(clus
         log = m.log()
         assert "the admin login sees it read_only" in log, log[-3000:]
     finally:
-        release(clients)
+        release_clients(clients)
 
 
 def test_every_standby_lagging_is_named_and_the_first_caught_up_promoted(cluster, mppstate, spawn, note):
