@@ -383,15 +383,12 @@ StepOutcome FenceNode(const Config& cfg, const NodeConfig& node) {
   };
   if (!s.Exec("SET GLOBAL read_only = ON", &err)) {
     if (s.last_errno() != kErLockWaitTimeout) return fail(err);
-    // Clients that reconnect at once (a pool) take the lock again: they go
-    // first on every try.
+    if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return fail(err);
     auto deadline = Clock::now() + std::chrono::milliseconds(cfg.query_timeout_ms);
-    do {
-      if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return fail(err);
-      if (s.Exec("SET GLOBAL read_only = ON", &err)) break;
+    while (!s.Exec("SET GLOBAL read_only = ON", &err)) {
       if (s.last_errno() != kErLockWaitTimeout || Clock::now() >= deadline) return fail(err);
       std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
-    } while (true);
+    }
   }
   if (!KillClientSessions(&s, &killed, &acks_cut, &not_killed, &err)) return fail(err);
   std::string msg = node.name + ": read_only ON, " + std::to_string(killed) + " client sessions killed";

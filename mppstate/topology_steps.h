@@ -52,8 +52,8 @@ AdminView SeeWithAdminLogin(const Config& cfg, const NodeConfig& node);
 
 // read_only ON, then the client sessions killed (replication and system
 // threads stay). A client holding a table lock, which read_only waits for,
-// is killed first, on every try. A fence that fails still reports the
-// acknowledgement waits it cut off (acks_cut).
+// is killed first. A fence that fails still reports the acknowledgement
+// waits it cut off (acks_cut).
 StepOutcome FenceNode(const Config& cfg, const NodeConfig& node);
 
 // Makes node the writer. With stop_replication: the IO thread stopped, the

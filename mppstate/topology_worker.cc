@@ -35,6 +35,9 @@ struct TopologyWorker::Shared {
   std::function<std::string()> guard;  // set before the thread starts
   std::vector<TopologyReport> reports;
   int event_fd = -1;
+  // The worker thread's own: nodes whose last look through the admin login
+  // (an admin-evidence step) got no answer.
+  std::set<std::string> unanswered;
 
   ~Shared() {
     if (event_fd >= 0) close(event_fd);
@@ -242,11 +245,18 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
       continue;
     }
     if (step.admin_evidence) {
-      // Acted on only if the admin login shows it is needed; said so.
+      // Acted on only if the admin login shows it is needed; said so. A
+      // node that answers again after a look that got no answer has just
+      // come back (a hang ended): a commit it resumes may not show yet as
+      // waiting for its acknowledgement, and a fence would cut it off
+      // uncounted (node_rewind.h). Its next poll, or the next look, decides.
       AdminView seen = SeeWithAdminLogin(cfg, node);
-      bool needed = seen.answered && (step.kind == TopologyStepKind::kFence
-                                          ? !seen.read_only
-                                          : seen.read_only || (step.stop_replication && seen.replicating));
+      bool back = seen.answered && unanswered.erase(node.name) > 0;
+      if (!seen.answered) unanswered.insert(node.name);
+      bool needed = seen.answered && !back &&
+                    (step.kind == TopologyStepKind::kFence
+                         ? !seen.read_only
+                         : seen.read_only || (step.stop_replication && seen.replicating));
       if (!needed) continue;
       r.why += "; the admin login sees it " + std::string(seen.read_only ? "read_only" : "writable") +
                (seen.replicating ? ", replicating" : "") + ": acting on that";
