@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -35,9 +36,10 @@ struct TopologyWorker::Shared {
   std::function<std::string()> guard;  // set before the thread starts
   std::vector<TopologyReport> reports;
   int event_fd = -1;
-  // The worker thread's own: nodes whose last look through the admin login
-  // (an admin-evidence step) got no answer.
-  std::set<std::string> unanswered;
+  // The worker thread's own: when each node last answered a look through
+  // the admin login (an admin-evidence step); a look that got no answer
+  // removes it.
+  std::map<std::string, std::chrono::steady_clock::time_point> answered_at;
 
   ~Shared() {
     if (event_fd >= 0) close(event_fd);
@@ -245,15 +247,20 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
       continue;
     }
     if (step.admin_evidence) {
-      // Acted on only if the admin login shows it is needed; said so. A
-      // node that answers again after a look that got no answer has just
-      // come back (a hang ended): a commit it resumes may not show yet as
-      // waiting for its acknowledgement, and a fence would cut it off
-      // uncounted (node_rewind.h). Its next poll, or the next look, decides.
+      // Acted on only if the admin login shows it is needed, and it
+      // answered the previous look too, a moment ago: a node that answers
+      // a first look may have just come back from a hang, when a commit it
+      // resumes does not show yet as waiting for its acknowledgement, and a
+      // fence would cut it off uncounted (node_rewind.h). Its next poll, or
+      // the next look, decides. Said so in the log when acted on.
       AdminView seen = SeeWithAdminLogin(cfg, node);
-      bool back = seen.answered && unanswered.erase(node.name) > 0;
-      if (!seen.answered) unanswered.insert(node.name);
-      bool needed = seen.answered && !back &&
+      auto now = std::chrono::steady_clock::now();
+      auto prev = answered_at.find(node.name);
+      bool steady = seen.answered && prev != answered_at.end() &&
+                    now - prev->second <= std::chrono::milliseconds(std::max<int64_t>(1000, 3 * cfg.interval_ms));
+      if (seen.answered) answered_at[node.name] = now;
+      else answered_at.erase(node.name);
+      bool needed = steady &&
                     (step.kind == TopologyStepKind::kFence
                          ? !seen.read_only
                          : seen.read_only || (step.stop_replication && seen.replicating));
