@@ -195,6 +195,14 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
       out->push_back(attach);
       continue;
     }
+    if (FollowsSource(cfg, ne, active) && ne.demoted) {
+      // Under rejoin = auto, an ex-writer whose attachment failed (its
+      // source full, say) while its IO thread then connected by itself is
+      // attached again: the check that makes it STANDBY is the attachment's.
+      attach.why = name(n) + " replicates from " + name(active) + " but its attachment was not confirmed";
+      out->push_back(attach);
+      continue;
+    }
     if (FollowsSource(cfg, ne, active)) continue;
     const ReplicationStatus& r = ne.last.repl;
     bool right_source = r.configured && SameAddress(r.source, cfg.nodes[static_cast<size_t>(active)].address);
