@@ -200,6 +200,7 @@ RewindTail FindRewindTail(const std::vector<BinlogEvent>& events, const std::vec
     out.refused = WhyNotRows(events, txns[k].at, end, txns[k].gtid);
     if (!out.refused.empty()) return out;
     for (size_t i = txns[k].at; i < end; ++i) {
+      if (events[i].type == "Query" && events[i].info == "COMMIT") out.non_transactional = true;
       if (events[i].type != "Table_map") continue;
       std::string table = TableMapName(events[i].info);
       bool seen = false;

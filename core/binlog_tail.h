@@ -70,6 +70,9 @@ struct RewindTail {
   // The tables the extra transactions change, as their Table_map events
   // name them ("db.table"), each once, in binlog order.
   std::vector<std::string> tables;
+  // One of them ends with Query COMMIT: it changed a non-transactional
+  // table, whose undo a crash can leave half done.
+  bool non_transactional = false;
 };
 
 // events: the node's binlog as above; writer_state: the new writer's

@@ -799,7 +799,8 @@ void PoolRound::RecordWriterSemiSync(int active) {
   NodeEval& ne = Node(active);
   const SemiSync& s = ne.last.semi;
   if (Unpolled(ne) || ne.last.outcome != PollOutcome::kOk || !s.status_known || !s.on) return;
-  ne.writer_semi = WriterSemiSyncSeen{true, s.off_times, s.unacked, s.started_at_s, s.flushed_after_s, ne.acks_cut};
+  ne.writer_semi =
+      WriterSemiSyncSeen{true, s.off_times, s.unacked, s.started_at_s, s.flushed_after_s, ne.acks_cut, s.binlog_file};
 }
 
 void PoolRound::Run() {
@@ -1190,6 +1191,7 @@ void TakeNews(const Config& cfg, const RoundInput& in, Evaluation* ev) {
     ne.diverged = f.diverged;
     ne.topology_error = f.error;
     ne.acks_cut = f.acks_cut;
+    ne.seal = f.seal;
     if (f.rejoined) ne.attached = true;
     if (f.rejoined && ne.demoted) {
       // Attached after the divergence check: what `recover` asks an

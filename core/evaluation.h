@@ -16,25 +16,9 @@
 #include "core/poll_result.h"
 #include "core/pool_memory.h"
 #include "core/published_decision.h"
+#include "core/unacknowledged_tail.h"
 
 namespace mpp {
-
-// What the polls saw of a writer's semi-sync the last time its primary side
-// was on while it was the ACTIVE, and how many waits for an acknowledgement
-// the fences had cut off then (acks_cut). A commit that only it has was
-// never acknowledged to a client only if, since: the same server run
-// (started_at_s), counters not flushed (flushed_after_s), no fallback to
-// asynchronous (off_times), and every commit that ended its wait without an
-// acknowledgement (unacked) one a fence cut off (doc/replication.md,
-// "Rewind").
-struct WriterSemiSyncSeen {
-  bool known = false;
-  uint64_t off_times = 0;
-  uint64_t unacked = 0;
-  int64_t started_at_s = 0;
-  int64_t flushed_after_s = 0;
-  int64_t acks_cut = 0;
-};
 
 struct NodeEval {
   State state = State::kUnknown;
@@ -75,6 +59,7 @@ struct NodeEval {
   bool attached = false;
   WriterSemiSyncSeen writer_semi;
   int64_t acks_cut = 0;  // from TopologyFacts
+  TailSeal seal;         // from TopologyFacts
 };
 
 // kLeader: a director pair's follower took the STATE from the leader's
@@ -166,6 +151,7 @@ struct TopologyFacts {
   // Commits waiting for an acknowledgement whose sessions its fences killed
   // (each ends the wait without one), since mppstate started.
   int64_t acks_cut = 0;
+  TailSeal seal;  // the latest proven one of its fences
 };
 
 struct RoundInput {

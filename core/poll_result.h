@@ -86,6 +86,10 @@ struct SemiSync {
   uint64_t unacked = 0;
   int64_t started_at_s = 0;
   int64_t flushed_after_s = 0;  // Uptime - Uptime_since_flush_status: exact, not a clock's
+  // Its binlog file now (Binlog_snapshot_file): every start of the server
+  // opens a new one, so an unchanged file is a run that has not ended,
+  // however soon after its start the server restarted.
+  std::string binlog_file;
 };
 
 struct PollResult {

@@ -85,6 +85,8 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
     if (active < 0 || n == active) continue;
     TopologyStep fence = MakeStep(TopologyStepKind::kFence, p, n, -1);
+    fence.writer_semi = ne.writer_semi;
+    fence.acks_cut = ne.acks_cut;
     if (AdminMaySee(ne, TopologyStepKind::kFence)) {
       fence.admin_evidence = true;
       fence.why = name(n) + " is not the ACTIVE " + name(active) + " and its poll failed (" +
@@ -184,6 +186,7 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
       TopologyStep rewind = MakeStep(TopologyStepKind::kRewind, p, n, active);
       rewind.writer_semi = ne.writer_semi;
       rewind.acks_cut = ne.acks_cut;
+      rewind.seal = ne.seal;
       rewind.why = name(n) + " had diverged: rewind = yes";
       out->push_back(rewind);
       continue;

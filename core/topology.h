@@ -52,8 +52,11 @@ struct TopologyStep {
   // kSemiSync: the ACTIVE gets the primary side; another node loses it and,
   // if semi_replica (a standby), gets the replica side.
   bool semi_replica = false;
-  WriterSemiSyncSeen writer_semi;  // kRewind: the node's semi-sync when it was last the writer
-  int64_t acks_cut = 0;            // kRewind: its waits for an acknowledgement the fences cut off, by now
+  // kFence, kRewind: the node's semi-sync when it was last the writer, and
+  // its waits for an acknowledgement the fences cut off, by now
+  WriterSemiSyncSeen writer_semi;
+  int64_t acks_cut = 0;
+  TailSeal seal;  // kRewind: its fences' latest proof
   std::string why;                // what the polls showed, for the log
   // kFence, kPromote: the node's monitoring poll failed (a query error,
   // 1040, a timeout), so the worker acts on what the admin login sees: a

@@ -4,7 +4,7 @@
 # logger, the state file writer and the metrics page (served by metrics/).
 # libmppstate.a holds all but main(), for the unit tests and the test
 # tools. A director pair's session with etcd is in cluster/.
-MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/node_holdings.cc mppstate/node_rewind.cc mppstate/poller.cc mppstate/event_poller.cc mppstate/node_poll.cc \
+MPPSTATE_LIB_SRCS := mppstate/daemon.cc mppstate/node_holdings.cc mppstate/node_rewind.cc mppstate/tail_seal.cc mppstate/poller.cc mppstate/event_poller.cc mppstate/node_poll.cc \
   mppstate/notifier.cc mppstate/checkpoints.cc mppstate/logger.cc \
   mppstate/state_writer.cc mppstate/control_server.cc mppstate/state_dir_lock.cc mppstate/mysql_connect.cc \
   mppstate/restart_memory.cc mppstate/mysql_async.cc mppstate/director_pair.cc mppstate/poll_rows.cc \

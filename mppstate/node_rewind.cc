@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -21,9 +22,11 @@
 
 #include "common/address_text.h"
 #include "core/binlog_tail.h"
+#include "core/undo_script.h"
 #include "mppstate/admin_session.h"
 #include "mppstate/node_holdings.h"
 #include "mppstate/state_writer.h"
+#include "mppstate/tail_seal.h"
 
 extern char** environ;
 
@@ -35,8 +38,6 @@ using Clock = std::chrono::steady_clock;
 // How long mariadb-binlog or the client may take: a tail that semi-sync
 // held back is a few transactions.
 constexpr int64_t kToolTimeoutMs = 60000;
-// The server start times compared are Uptime seconds away from two clocks.
-constexpr int64_t kStartSlackS = 2;
 
 StepOutcome Fail(std::string message) { return StepOutcome{false, std::move(message), false}; }
 StepOutcome Done(std::string message) { return StepOutcome{true, std::move(message), false}; }
@@ -48,6 +49,17 @@ std::string UtcStamp() {
   char buf[32];
   strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
+}
+
+bool ReadWholeFile(const std::string& path, std::string* out, std::string* err) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (!in || !(text << in.rdbuf())) {
+    *err = path + ": cannot read it";
+    return false;
+  }
+  *out = text.str();
+  return true;
 }
 
 // The first line of a file, at most 300 bytes: a tool's error.
@@ -124,67 +136,22 @@ std::vector<std::string> ToolArgs(const Config& cfg, const char* tool, const Nod
           "--port=" + std::to_string(node.address.port)};
 }
 
-// The semi-sync counters now, as the polls read them (SemiSync).
-bool ReadSemiSyncNow(Session* s, WriterSemiSyncSeen* now, std::string* err) {
-  Table t;
-  if (!s->Run("SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_no_times', "
-              "'Rpl_semi_sync_master_no_tx', 'Uptime', 'Uptime_since_flush_status')",
-              &t, err))
-    return false;
-  int64_t now_s = static_cast<int64_t>(time(nullptr));
-  int64_t uptime = 0, since_flush = 0;
-  int have = 0;
-  for (const auto& row : t.rows) {
-    if (row.size() < 2) continue;
-    char* end = nullptr;
-    unsigned long long v = strtoull(row[1].c_str(), &end, 10);
-    if (end == row[1].c_str() || *end != '\0') continue;
-    if (row[0] == "Rpl_semi_sync_master_no_times") now->off_times = v;
-    else if (row[0] == "Rpl_semi_sync_master_no_tx") now->unacked = v;
-    else if (row[0] == "Uptime") uptime = static_cast<int64_t>(v);
-    else if (row[0] == "Uptime_since_flush_status") since_flush = static_cast<int64_t>(v);
-    else continue;
-    ++have;
-  }
-  now->started_at_s = now_s - uptime;
-  now->flushed_after_s = uptime - since_flush;
-  if (have != 4) {
-    *err = s->name() + ": cannot read Rpl_semi_sync_master_no_times, Rpl_semi_sync_master_no_tx, Uptime and "
-                       "Uptime_since_flush_status";
-    return false;
-  }
-  return true;
-}
-
-bool Near(int64_t a, int64_t b) { return a <= b + kStartSlackS && a >= b - kStartSlackS; }
-
 // Why the node's tail may have been acknowledged to a client; "" when
-// semi-sync proves it was not. acks_cut: the waits its fences cut off by now.
-std::string WhyMaybeAcknowledged(Session* s, bool semi_sync, const WriterSemiSyncSeen& seen, int64_t acks_cut,
-                                 std::string* err) {
+// semi-sync proves it was not: a seal its fence took, while its binlog has
+// gained nothing since, or its counters now. acks_cut: the waits its fences
+// cut off by now.
+std::string WhyMaybeAcknowledged(Session* s, bool semi_sync, const WriterSemiSyncSeen& seen, const TailSeal& seal,
+                                 int64_t acks_cut, std::string* err) {
   if (!semi_sync) return "semi_sync = no: its commits did not wait for a replica";
   if (!seen.known) return "its semi-sync was never seen on while it was the writer";
+  if (seal.proven) {
+    std::vector<Gtid> state;
+    if (!ReadBinlogState(s, &state, err)) return "";
+    if (SealProves(seal, seen, state)) return "";
+  }
   WriterSemiSyncSeen now;
   if (!ReadSemiSyncNow(s, &now, err)) return "";
-  if (!Near(now.started_at_s, seen.started_at_s))
-    return "it restarted since it was the writer: whether its semi-sync fell back to asynchronous then is unknown";
-  if (now.flushed_after_s != seen.flushed_after_s)
-    return "its status counters were flushed (FLUSH STATUS) since it was the writer: whether its semi-sync fell "
-           "back to asynchronous then is unknown";
-  if (now.off_times != seen.off_times)
-    return "its semi-sync fell back to asynchronous since it was last seen on (Rpl_semi_sync_master_no_times " +
-           std::to_string(seen.off_times) + " -> " + std::to_string(now.off_times) +
-           "): a commit only it has may have been acknowledged";
-  // A wait ended by KILL QUERY tells the client OK without an
-  // acknowledgement; one ended by a fence's KILL CONNECTION tells it the
-  // connection was lost. Only the latter may be undone.
-  uint64_t unacked = now.unacked - std::min(now.unacked, seen.unacked);
-  uint64_t cut = static_cast<uint64_t>(std::max<int64_t>(0, acks_cut - seen.acks_cut));
-  if (now.unacked < seen.unacked || unacked > cut)
-    return std::to_string(unacked) + " of its commits ended their wait for an acknowledgement without one, " +
-           std::to_string(cut) + " of them cut off by a fence: another (a KILL QUERY) may have been told it was "
-           "committed";
-  return "";
+  return WhyMaybeAcknowledged(seen, now, acks_cut);
 }
 
 // The node's binlog from the newest file that starts with only GTIDs the
@@ -231,14 +198,19 @@ bool ReadTail(Session* s, const std::vector<Gtid>& writer_state, std::vector<Bin
 // The record of a rewind under way, in data_dir, written before the undo
 // and removed after the binlog restarted: "saved PATH", "state GTIDS" and
 // "pos GTIDS" (what the node restarts at), "before GTIDS" (its
-// replication position before) and "reset N" (the number its binlog files
-// restart at) lines. An older record lacks the last two (complete()).
+// replication position before), "reset N" (the number its binlog files
+// restart at), and "undo_at GTIDS" (its binlog state just before the
+// undo, logged as one transaction in kUndoDomain) with "undo_again
+// yes|no" (whether an undo that never committed may be applied again: not
+// one that changed a non-transactional table, which a crash can leave half
+// done) lines. An older record lacks the last ones (complete(), marked()).
 struct Pending {
-  std::string saved, state, pos, before;
-  bool has_before = false;
+  std::string saved, state, pos, before, undo_at;
+  bool has_before = false, has_undo_at = false, undo_again = false;
   uint64_t reset_to = 0;
 
   bool complete() const { return has_before && reset_to > 0; }
+  bool marked() const { return complete() && has_undo_at; }
 };
 
 bool ReadPending(const std::string& path, Pending* out) {
@@ -256,6 +228,11 @@ bool ReadPending(const std::string& path, Pending* out) {
       out->has_before = true;
     } else if (key == "reset") {
       out->reset_to = strtoull(value.c_str(), nullptr, 10);
+    } else if (key == "undo_at") {
+      out->undo_at = value;
+      out->has_undo_at = true;
+    } else if (key == "undo_again") {
+      out->undo_again = value == "yes";
     }
   }
   return true;
@@ -279,6 +256,47 @@ bool RestartBinlog(const Config& cfg, const NodeConfig& node, const Pending& p, 
          reset.Exec("RESET MASTER TO " + std::to_string(p.reset_to), err) &&
          reset.Exec("SET GLOBAL gtid_binlog_state = " + reset.Quote(p.state), err) &&
          reset.Exec("SET GLOBAL gtid_slave_pos = " + reset.Quote(p.pos), err);
+}
+
+// The undo saved beside the tail: "rewind-db1-STAMP.sql" ->
+// "rewind-db1-STAMP-undo.sql".
+std::string UndoPath(const std::string& saved) {
+  const std::string suffix = ".sql";
+  if (saved.size() < suffix.size() || saved.compare(saved.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return saved + "-undo.sql";
+  return saved.substr(0, saved.size() - suffix.size()) + "-undo.sql";
+}
+
+// The undo's statements (UndoStatements), from the file it was saved in.
+bool ReadUndo(const std::string& undo, std::vector<std::string>* statements, std::string* err) {
+  std::string flashback;
+  return ReadWholeFile(undo, &flashback, err) && UndoStatements(flashback, kUndoDomain, statements, err);
+}
+
+// Runs the undo's statements on node, on a connection of its own: the one
+// transaction ends with it, should mppstate end first. It is logged:
+// semi-sync's primary side goes off first, or its commit would wait for an
+// acknowledgement no replica sends, and a replica still connected to the
+// node is cut off, as the undo must reach none.
+bool ApplyUndo(const Config& cfg, const NodeConfig& node, const std::vector<std::string>& statements,
+               std::string* err) {
+  Session a(node);
+  Table dumps;
+  if (!a.Open(cfg, MysqlTimeoutSeconds(kToolTimeoutMs), err) ||
+      !a.Exec("SET GLOBAL rpl_semi_sync_master_enabled = OFF", err) ||
+      !a.Run("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'", &dumps, err))
+    return false;
+  for (const auto& r : dumps.rows) {
+    std::string gone;
+    if (!r.empty()) a.Exec("KILL CONNECTION " + r[0], &gone);
+  }
+  for (const std::string& statement : statements)
+    if (!a.Exec(statement, err)) {
+      std::string ignored;
+      a.Exec("ROLLBACK", &ignored);
+      return false;
+    }
+  return true;
 }
 
 // InnoDB's name of a table or a foreign key ("db/name") as SQL shows it.
@@ -350,7 +368,7 @@ std::string RewindPendingPath(const Config& cfg, const NodeConfig& node) {
 
 StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConfig& writer,
                        const std::vector<NodeConfig>& others, bool semi_sync, const WriterSemiSyncSeen& seen,
-                       int64_t acks_cut) {
+                       const TailSeal& seal, int64_t acks_cut) {
   std::string err, why;
   Session w(writer);
   if (!w.Open(cfg, QuerySeconds(cfg), &err)) return Fail(err);
@@ -389,6 +407,34 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
                       ParseGtidList(pending.pos, &pos) && ParseGtidList(pending.before, &before) &&
                       (state.empty() || GtidListText(state) == GtidListText(recorded)) &&
                       (GtidListText(slave) == GtidListText(pos) || GtidListText(slave) == GtidListText(before));
+    // Cut off before its RESET MASTER: the undo, one logged transaction,
+    // committed whole or not at all, and the binlog says which, if nothing
+    // else committed since. One that never committed is applied again,
+    // unless it changes a non-transactional table.
+    bool undone_again = false;
+    if (!reset_done && pending.marked() && t.rows.empty()) {
+      // The undo of an mppstate that ended may still be committing, on a
+      // connection the server has not closed yet: it is waited for.
+      Table trx;
+      err.clear();
+      if (!s.Run("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID()",
+                 &trx, &err))
+        return Fail(err);
+      if (trx.First() != "0")
+        return Fail(node.name + ": finishing the rewind cut off after " + pending.saved + ": " + trx.First() +
+                    " transactions under way on it; waiting for them to end");
+      std::vector<Gtid> now, at;
+      if (!ReadBinlogState(&s, &now, &err)) return Fail(err);
+      UndoLeft left = ParseGtidList(pending.undo_at, &at) ? WhatUndoLeft(now, at, kUndoDomain) : UndoLeft::kUnknown;
+      if (left == UndoLeft::kNone && pending.undo_again) {
+        std::vector<std::string> statements;
+        if (!ReadUndo(UndoPath(pending.saved), &statements, &err) || !ApplyUndo(cfg, node, statements, &err))
+          return Fail(node.name + ": applying again the undo of the rewind cut off after " + pending.saved + ": " +
+                      err);
+        undone_again = true;
+      }
+      reset_done = left == UndoLeft::kAll || undone_again;
+    }
     if (!reset_done)
       return Fail(node.name + ": a rewind of it was cut off after it saved " + pending.saved +
                   "; whether its undo was applied is unknown: compare the rows with that file, then remove " +
@@ -396,7 +442,8 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     if (!RestartBinlog(cfg, node, pending, &err))
       return Fail(node.name + ": finishing the rewind cut off after " + pending.saved + ": " + err);
     unlink(pending_path.c_str());
-    return Done(node.name + ": the rewind cut off after " + pending.saved + " is finished; its binlog restarts at " +
+    return Done(node.name + ": the rewind cut off after " + pending.saved + " is finished" +
+                (undone_again ? " (its undo had not committed: applied again)" : "") + "; its binlog restarts at " +
                 (pending.state.empty() ? "nothing" : pending.state));
   }
   if (!source.empty())
@@ -429,7 +476,7 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     if (!owhy.empty()) diverged_others.emplace_back(other.name, oh);
   }
   err.clear();
-  std::string maybe = WhyMaybeAcknowledged(&s, semi_sync, seen, acks_cut, &err);
+  std::string maybe = WhyMaybeAcknowledged(&s, semi_sync, seen, seal, acks_cut, &err);
   if (!err.empty()) return Fail(err);
   if (!maybe.empty()) return refuse(maybe);
   if (!s.Run("SELECT @@binlog_row_image", &t, &err)) return Fail(err);
@@ -475,11 +522,27 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     return Fail(node.name + ": saving the tail: " + err);
   }
   std::vector<std::string> inverse = dump;
-  inverse.insert(inverse.begin() + 4, {"--flashback", "--disable-log-bin"});
-  if (!RunTool(inverse, "", undo, errors, &err)) {
+  inverse.insert(inverse.begin() + 4, "--flashback");
+  std::string flashback, not_one;
+  std::vector<std::string> statements;
+  std::vector<Gtid> undo_at;
+  if (!RunTool(inverse, "", undo, errors, &err) || !ReadWholeFile(undo, &flashback, &err)) {
     discard();
     return Fail(node.name + ": inverting the tail: " + err);
   }
+  if (!UndoStatements(flashback, kUndoDomain, &statements, &not_one)) {
+    discard();
+    return refuse(not_one);
+  }
+  if (!ReadBinlogState(&s, &undo_at, &err)) {
+    discard();
+    return Fail(err);
+  }
+  for (const Gtid& g : undo_at)
+    if (g.domain == kUndoDomain) {
+      discard();
+      return refuse("its binlog has GTIDs of domain " + std::to_string(kUndoDomain) + ", which the undo is logged in");
+    }
   // From here on, a cut-off rewind is known: the undo and the restart of
   // the binlog cannot be one transaction.
   // Its binlog files restart at the next number: a node that an operator
@@ -490,19 +553,20 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     discard();
     return Fail(err.empty() ? node.name + ": no binary logs" : err);
   }
-  pending = Pending{saved, GtidListText(tail.state_at_fork), GtidListText(tail.pos_at_fork), t.First(), true,
-                    BinlogNumber(logs.Get(logs.rows.size() - 1, {"Log_name"})) + 1};
+  pending.saved = saved;
+  pending.state = GtidListText(tail.state_at_fork);
+  pending.pos = GtidListText(tail.pos_at_fork);
+  pending.before = t.First();
+  pending.reset_to = BinlogNumber(logs.Get(logs.rows.size() - 1, {"Log_name"})) + 1;
+  pending.undo_at = GtidListText(undo_at);
   if (!WriteFileDurable(pending_path,
                         "saved " + pending.saved + "\nstate " + pending.state + "\npos " + pending.pos + "\nbefore " +
-                            pending.before + "\nreset " + std::to_string(pending.reset_to) + "\n",
+                            pending.before + "\nreset " + std::to_string(pending.reset_to) + "\nundo_at " +
+                            pending.undo_at + "\nundo_again " + (tail.non_transactional ? "no" : "yes") + "\n",
                         0600, &err))
     return Fail(node.name + ": " + err);
-  std::vector<std::string> apply = ToolArgs(cfg, "mariadb", node);
-  apply.push_back("--batch");
-  if (!RunTool(apply, undo, errors + ".out", errors, &err))
+  if (!ApplyUndo(cfg, node, statements, &err))
     return Fail(node.name + ": applying the inverse (" + undo + "): " + err);
-  unlink((errors + ".out").c_str());
-  unlink(errors.c_str());
 
   // Its binlog restarts where it forked: what it had since is undone, and
   // what it shared is in the writer's, which it replicates from next.

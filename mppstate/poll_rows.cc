@@ -199,6 +199,7 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, int64_t now_s, PollResult
     r->semi.replica = on(7);
     r->semi.after_sync = row[8] != nullptr && std::string(row[8]) == "AFTER_SYNC";
     if (mysql_num_fields(res) > 9 && row[9] != nullptr) ReadSemiSyncStatus(row[9], now_s, &r->semi);
+    if (mysql_num_fields(res) > 10 && row[10] != nullptr) r->semi.binlog_file = row[10];
   }
   return true;
 }
@@ -206,12 +207,14 @@ bool ReadServerVariables(MYSQL_RES* res, bool mariadb, int64_t now_s, PollResult
 const char kGtidColumns[] = "@@gtid_slave_pos, @@gtid_binlog_state, @@gtid_strict_mode, @@log_slave_updates";
 
 // The status values come in one column, ordered by name:
-// "NO_TIMES,NO_TX,STATUS,UPTIME,UPTIME_SINCE_FLUSH_STATUS" ("0,0,ON,3600,3600").
+// "NO_TIMES,NO_TX,STATUS,UPTIME,UPTIME_SINCE_FLUSH_STATUS" ("0,0,ON,3600,3600");
+// the binlog file, whose name may hold a comma, in a column of its own.
 const char kSemiSyncColumns[] =
     "@@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point, "
     "(SELECT GROUP_CONCAT(VARIABLE_VALUE ORDER BY VARIABLE_NAME SEPARATOR ',') FROM information_schema.GLOBAL_STATUS "
     "WHERE VARIABLE_NAME IN ('RPL_SEMI_SYNC_MASTER_NO_TIMES', 'RPL_SEMI_SYNC_MASTER_NO_TX', "
-    "'RPL_SEMI_SYNC_MASTER_STATUS', 'UPTIME', 'UPTIME_SINCE_FLUSH_STATUS'))";
+    "'RPL_SEMI_SYNC_MASTER_STATUS', 'UPTIME', 'UPTIME_SINCE_FLUSH_STATUS')), "
+    "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'BINLOG_SNAPSHOT_FILE')";
 
 void ReadReplicationStatus(MYSQL_RES* res, bool mariadb, const std::string& gtid_slave_pos,
                            ReplicationStatus* repl) {

@@ -62,6 +62,8 @@ std::string TopologyFollower::RequestSwitchover(std::shared_ptr<const Config> cf
   pending.job.node = cfg->nodes[static_cast<size_t>(active)].name;
   pending.job.target = cfg->nodes[static_cast<size_t>(to)].name;
   pending.job.fence = cfg->pools[static_cast<size_t>(p)].manage_read_only;
+  pending.job.writer_semi = ev.nodes[static_cast<size_t>(active)].writer_semi;
+  pending.job.acks_cut = ev.nodes[static_cast<size_t>(active)].acks_cut;
   Log(LogLevel::kNotice, "switchover %s: %s -> %s requested", pool.c_str(), pending.job.node.c_str(),
       pending.job.target.c_str());
   pending.job.id = worker_.Submit(cfg, pending.job);
@@ -93,6 +95,8 @@ std::string TopologyFollower::RequestRejoin(std::shared_ptr<const Config> cfg, c
   pending.job.pool = pool.name;
   pending.job.node = node;
   pending.job.target = cfg->nodes[static_cast<size_t>(active)].name;
+  pending.job.writer_semi = ne.writer_semi;
+  pending.job.acks_cut = ne.acks_cut;
   Log(LogLevel::kNotice, "rejoin %s: attaching it to %s requested", node.c_str(), pending.job.target.c_str());
   pending.job.id = worker_.Submit(cfg, pending.job);
   pending_.push_back(pending);
@@ -121,6 +125,7 @@ std::string TopologyFollower::RequestRewind(std::shared_ptr<const Config> cfg, c
   pending.job.semi_sync = pool.semi_sync;
   pending.job.writer_semi = ev.nodes[static_cast<size_t>(n)].writer_semi;
   pending.job.acks_cut = ev.nodes[static_cast<size_t>(n)].acks_cut;
+  pending.job.seal = ev.nodes[static_cast<size_t>(n)].seal;
   Log(LogLevel::kNotice, "rewind %s: undoing what %s lacks requested", node.c_str(), pending.job.target.c_str());
   pending.job.id = worker_.Submit(cfg, pending.job);
   pending_.push_back(pending);
@@ -154,6 +159,7 @@ bool TopologyFollower::TakeReports(std::vector<Command>* commands, std::vector<A
     TopologyFacts& f = facts_[r.node];
     f.error = r.outcome.ok ? "" : r.outcome.message;
     f.acks_cut += r.outcome.acks_cut;
+    if (r.outcome.seal.proven) f.seal = r.outcome.seal;
     if (r.step == TopologyStepKind::kAttach || r.step == TopologyStepKind::kRewind) {
       if (r.outcome.diverged) f.diverged = DivergedReason(r.outcome.message);
       // A rewind's success leaves the node to the next round's attachment.

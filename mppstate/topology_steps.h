@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/unacknowledged_tail.h"
 
 namespace mpp {
 
@@ -35,6 +36,7 @@ struct StepOutcome {
   std::string message;   // what was done, or why it failed ("db1: ...")
   bool diverged = false;  // Attach: refused because the node has diverged
   int acks_cut = 0;       // Fence: sessions killed while their commit waited for an acknowledgement
+  TailSeal seal{};        // Fence: its proof that the node's commits were never acknowledged
 };
 
 // What the admin login sees of a node whose monitoring poll failed (a
@@ -53,8 +55,12 @@ AdminView SeeWithAdminLogin(const Config& cfg, const NodeConfig& node);
 // read_only ON, then the client sessions killed (replication and system
 // threads stay). A client holding a table lock, which read_only waits for,
 // is killed first. A fence that fails still reports the acknowledgement
-// waits it cut off (acks_cut).
-StepOutcome FenceNode(const Config& cfg, const NodeConfig& node);
+// waits it cut off (acks_cut). With writer_semi known (the node was a
+// semi-sync writer) and acks_cut (the waits its fences cut off before), a
+// fence that succeeds also seals what the node holds (tail_seal.h): a
+// rewind after a restart of the node rests on that.
+StepOutcome FenceNode(const Config& cfg, const NodeConfig& node, const WriterSemiSyncSeen& writer_semi,
+                      int64_t acks_cut);
 
 // Makes node the writer. With stop_replication: the IO thread stopped, the
 // relay log applied (bounded by apply_wait_ms; not applied in time is a

@@ -152,7 +152,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
     else
       r.outcome = RewindNode(cfg, *node, *target, OthersOf(cfg, cfg.pools[static_cast<size_t>(cfg.FindPool(job.pool))],
                                                            cfg.FindNode(job.node), cfg.FindNode(job.target)),
-                             job.semi_sync, job.writer_semi, job.acks_cut);
+                             job.semi_sync, job.writer_semi, job.seal, job.acks_cut);
     Report(r);
     return;
   }
@@ -161,7 +161,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
     r.step = TopologyStepKind::kFence;
     r.why = "fence " + job.node;
     std::string refused = Refusal();
-    r.outcome = refused.empty() ? FenceNode(cfg, *node) : StepOutcome{false, refused, false};
+    r.outcome = refused.empty() ? FenceNode(cfg, *node, job.writer_semi, job.acks_cut) : StepOutcome{false, refused, false};
     r.fenced = r.outcome.ok;
     if (r.outcome.ok) {
       r.step = TopologyStepKind::kAttach;
@@ -183,7 +183,7 @@ void TopologyWorker::Shared::RunJob(const Config& cfg, const TopologyJob& job) {
   if (job.fence) {
     r.step = TopologyStepKind::kFence;
     std::string refused = Refusal();
-    r.outcome = refused.empty() ? FenceNode(cfg, *node) : StepOutcome{false, refused, false};
+    r.outcome = refused.empty() ? FenceNode(cfg, *node, job.writer_semi, job.acks_cut) : StepOutcome{false, refused, false};
     if (!r.outcome.ok) {
       r.outcome.message = "cannot fence: " + r.outcome.message;
       Report(r);
@@ -270,7 +270,7 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
     }
     switch (step.kind) {
       case TopologyStepKind::kFence:
-        r.outcome = FenceNode(cfg, node);
+        r.outcome = FenceNode(cfg, node, step.writer_semi, step.acks_cut);
         r.fenced = r.outcome.ok;
         break;
       case TopologyStepKind::kPromote: {
@@ -298,7 +298,7 @@ void TopologyWorker::Shared::RunPlan(const Config& cfg, const std::vector<Topolo
       case TopologyStepKind::kRewind:
         r.outcome = RewindNode(cfg, node, cfg.nodes[static_cast<size_t>(step.source)],
                                OthersOf(cfg, pool, step.node, step.source), pool.semi_sync, step.writer_semi,
-                               step.acks_cut);
+                               step.seal, step.acks_cut);
         break;
     }
     if (step.kind == TopologyStepKind::kAttach && r.outcome.diverged && pool.rewind) to_rewind.insert(step.node);

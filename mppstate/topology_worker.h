@@ -41,9 +41,13 @@ struct TopologyJob {
   std::string node;    // switchover: the old writer; rejoin, rewind: the node
   std::string target;  // switchover: the new writer; rejoin, rewind: the ACTIVE
   bool fence = false;  // switchover: the pool has manage_read_only
-  bool semi_sync = false;          // rewind: the pool's semi_sync
-  WriterSemiSyncSeen writer_semi;  // rewind: the node's semi-sync when it was last the writer
-  int64_t acks_cut = 0;            // rewind: its waits for an acknowledgement the fences cut off
+  bool semi_sync = false;  // rewind: the pool's semi_sync
+  // The node's semi-sync when it was last the writer, and its waits for an
+  // acknowledgement the fences cut off: a fence's seal and a rewind compare
+  // with them.
+  WriterSemiSyncSeen writer_semi;
+  int64_t acks_cut = 0;
+  TailSeal seal;  // rewind: its fences' latest proof
 };
 
 struct TopologyReport {

@@ -25,8 +25,10 @@ REWIND = {"global": {"connect_timeout": "1s"},
           "pool main": {"semi_sync": "yes", "rewind": "yes", "election_timeout": "1s"}}
 
 
-def config(c):
-    cfg = managed(c, rejoin="auto", interval="250ms", extra=copy.deepcopy(REWIND))
+def config(c, rewind="yes"):
+    extra = copy.deepcopy(REWIND)
+    extra["pool main"]["rewind"] = rewind
+    cfg = managed(c, rejoin="auto", interval="250ms", extra=extra)
     # What a rewind needs beyond fencing and re-pointing (mppstate/node_rewind.h).
     c.sql(1, "GRANT BINLOG MONITOR, REPLICATION SLAVE, BINLOG REPLAY, BINLOG ADMIN ON *.* "
              "TO 'mppadmin'@'127.0.0.1'")
@@ -38,9 +40,9 @@ def rows(c, i):
     return {r["v"] for r in c.sql_dicts(i, "SELECT v FROM mpptest.t")}
 
 
-def start(cluster, mppstate):
+def start(cluster, mppstate, rewind="yes"):
     c = cluster()
-    m = mppstate(c, config(c))
+    m = mppstate(c, config(c, rewind))
     m.wait(lambda s: [n["state"] for n in s["nodes"].values()] == ["ACTIVE", "STANDBY", "STANDBY"],
            what="db1 ACTIVE, db2 and db3 STANDBY")
     until(lambda: status(c, 1, "Rpl_semi_sync_master_clients") == 2, 20, "db2 and db3 acknowledging")
@@ -345,6 +347,145 @@ def test_no_rewind_while_a_replica_that_may_have_acknowledged_the_tail_is_unreac
            timeout=40, what="the rewind refused while db3 holds the commit")
     assert ": rewound " not in m.log()
     assert "acked-by-db3" in rows(c, 1) and "acked-by-db3" in rows(c, 3)
+
+
+@pytest.mark.timeout(180)
+def test_an_ex_writer_that_crashes_after_its_fence_is_still_rewound(cluster, mppstate, log):
+    # Found by the fault campaign: db1, fenced with a tail no client was
+    # told of, crashed before its rewind; once restarted, its semi-sync
+    # counters were gone, and the rewind was refused for ever ("it
+    # restarted since it was the writer"). The fence now seals the proof
+    # while the counters still hold it. rewind = no keeps the rewind for
+    # after the crash: `mppctl rewind` asks for it then.
+    c, m = start(cluster, mppstate, rewind="no")
+    waiting = diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    assert "error" in waiting.client_told(), "the client was told its commit succeeded"
+    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    c.kill9(1)
+    c.restart(1)
+    until(lambda: c.value(1, "@@read_only") == "1", 30, "db1 fenced again after its restart")
+    log("db1 restarted: %s" % m.state()["nodes"]["db1"])
+    assert "tail" in rows(c, 1)
+    r = m.mppctl("rewind", "db1", check=False)
+    assert r.returncode == 0 and "db1: rewound 1 transaction db2 lacks" in r.stdout, r
+    assert "sealed: none of its commits was acknowledged without a replica" in m.log()
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
+    c.write(2, "after")
+    c.wait_replicated(primary=2)
+    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_cut_off_by_a_crash_after_its_undo_is_finished(cluster, mppstate, log):
+    # Found by the fault campaign: db1 was killed after its undo was
+    # applied, before its binlog was reset; the next rewind could not tell
+    # whether the undo had been applied, and left db1 to the operator. The
+    # undo is now one transaction, logged in a domain of its own: the
+    # binlog tells. Here the reset fails (no RELOAD on db1) until db1 has
+    # crashed and restarted.
+    c, m = start(cluster, mppstate)
+    c.sql(1, "SET sql_log_bin = 0;\nREVOKE RELOAD ON *.* FROM 'mppadmin'@'127.0.0.1'")
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    until(lambda: "undone, but its binlog was not restarted" in m.log(), 30, "the undo applied, the reset refused")
+    assert "tail" not in rows(c, 1)
+    c.kill9(1)
+    c.restart(1, options=["--read-only=ON"])
+    c.sql(1, "SET sql_log_bin = 0;\nGRANT RELOAD ON *.* TO 'mppadmin'@'127.0.0.1'")
+    s = m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
+    log("db1: %s" % s["nodes"]["db1"])
+    text = m.log()
+    assert "is finished; its binlog restarts at" in text, text[-3000:]
+    assert "whether its undo was applied is unknown" not in text, text[-3000:]
+    c.write(2, "after")
+    c.wait_replicated(primary=2)
+    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+    assert not os.path.exists(os.path.join(m.data_dir, "rewind-db1.pending"))
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_cut_off_by_a_crash_before_its_undo_committed_is_done_again(cluster, mppstate, spawn):
+    # The other side of the same crash: the undo never committed (here a
+    # row lock of another session makes it time out), then db1 crashed.
+    # The binlog shows no undo: it is applied again.
+    c, m = start(cluster, mppstate, rewind="no")
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    c.sql(1, "SET GLOBAL innodb_lock_wait_timeout = 1")
+    node = c.node(1)
+    spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch", "-e",
+           "BEGIN; SELECT * FROM mpptest.t WHERE v = 'tail' FOR UPDATE; SELECT SLEEP(100)"],
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    until(lambda: c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep'"), 10,
+          "the row lock held")
+    r = m.mppctl("rewind", "db1", check=False)
+    assert r.returncode == 1 and "applying the inverse" in r.stderr, r
+    assert "tail" in rows(c, 1)
+    c.kill9(1)
+    c.restart(1, options=["--read-only=ON"])
+    r = m.mppctl("rewind", "db1", check=False)
+    assert r.returncode == 0 and "(its undo had not committed: applied again)" in r.stdout, r
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
+    c.write(2, "after")
+    c.wait_replicated(primary=2)
+    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+
+
+@pytest.mark.timeout(180)
+def test_a_rewind_cut_off_by_the_end_of_mppstate_is_done_again_once(cluster, mppstate, spawn):
+    # Found by the fault campaign: mppstate was killed while its undo ran in
+    # a client program of its own, which went on without it; the next
+    # mppstate could not tell what the undo had done. The undo now runs on
+    # mppstate's own connection, and ends with it. Here it waits on a row
+    # lock when mppstate is killed.
+    c, m = start(cluster, mppstate, rewind="no")
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    node = c.node(1)
+    locker = spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch", "-e",
+                    "BEGIN; SELECT * FROM mpptest.t WHERE v = 'tail' FOR UPDATE; SELECT SLEEP(100)"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    until(lambda: c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep'"), 10,
+          "the row lock held")
+    spawn([m.mppctl_bin, "-c", m.config, "rewind", "db1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    until(lambda: c.sql(1, "SELECT 1 FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"), 20,
+          "the undo waiting for the row lock")
+    m.proc.kill()
+    m.proc.wait()
+    m.start()
+    os.killpg(locker.pid, signal.SIGKILL)
+    for (session,) in c.sql(1, "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep'"):
+        c.sql(1, "KILL %s" % session)
+    deadline = time.monotonic() + 30
+    while True:
+        r = m.mppctl("rewind", "db1", check=False)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        assert "whether its undo was applied is unknown" not in r.stderr, r
+        time.sleep(0.5)
+    assert r.returncode == 0 and "is finished" in r.stdout, r
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
+    c.write(2, "after")
+    c.wait_replicated(primary=2)
+    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+
+
+@pytest.mark.timeout(180)
+def test_a_seal_proves_nothing_the_ex_writer_committed_after_it(cluster, mppstate):
+    # The seal covers what the binlog held at the fence: a commit made
+    # after it (by a login read_only does not stop) is compared with the
+    # counters of the server's new run, which cannot prove it.
+    c, m = start(cluster, mppstate, rewind="no")
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    assert "sealed: none of its commits was acknowledged without a replica" in m.log()
+    c.kill9(1)
+    c.restart(1, options=["--read-only=ON"])
+    c.sql(1, "INSERT INTO mpptest.t (v) VALUES ('late')")  # root has READ_ONLY ADMIN
+    r = m.mppctl("rewind", "db1", check=False)
+    # A restart within seconds of the server's start keeps its start time:
+    # its new binlog file tells it.
+    assert r.returncode == 1 and "whether its semi-sync fell back to asynchronous then is unknown" in r.stderr, r
+    assert {"tail", "late"} <= rows(c, 1)
 
 
 @pytest.mark.timeout(180)

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   bool semi_sync = pool >= 0 && cfg.pools[static_cast<size_t>(pool)].semi_sync;
   mpp::StepOutcome out;
   if (step == "fence" && nodes.size() == 1) {
-    out = mpp::FenceNode(cfg, nodes[0]);
+    out = mpp::FenceNode(cfg, nodes[0], mpp::WriterSemiSyncSeen(), 0);
   } else if (step == "promote" && nodes.size() == 1) {
     out = mpp::PromoteNode(cfg, nodes[0], stop_replication, semi_sync, apply_wait_ms, other_nodes);
   } else if (step == "attach" && nodes.size() == 2) {

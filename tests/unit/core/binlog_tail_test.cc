@@ -71,6 +71,7 @@ TEST_CASE("Binlog tail: a clean tail of inserts, updates and deletes can be rewo
   CHECK(t.start_pos == 549);
   CHECK(GtidListText(t.state_at_fork) == "0-2-3,0-1-5");
   CHECK(GtidListText(t.pos_at_fork) == "0-1-5");
+  CHECK_FALSE(t.non_transactional);
 }
 
 TEST_CASE("Binlog tail: the tables the extra transactions change are listed once, in order") {
@@ -305,6 +306,7 @@ TEST_CASE("Binlog tail: a non-transactional table's transaction ending with Quer
   CHECK(t.refused == "");
   CHECK(GtidListText(t.extra) == "0-1-9");
   CHECK(t.start_pos == 325);
+  CHECK(t.non_transactional);
 
   // Only a bare COMMIT ends one.
   log.back().info = "ROLLBACK";

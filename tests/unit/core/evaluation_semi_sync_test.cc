@@ -114,6 +114,7 @@ SemiSync Working(bool on, uint64_t off_times, int64_t started_at_s) {
   out.unacked = off_times + 10;
   out.started_at_s = started_at_s;
   out.flushed_after_s = 5;
+  out.binlog_file = "binlog.000003";
   return out;
 }
 
@@ -130,6 +131,7 @@ TEST_CASE("Evaluation/semi-sync: the ACTIVE's semi-sync is remembered while its 
   CHECK(s.N("db1").writer_semi.started_at_s == 1700000000);
   CHECK(s.N("db1").writer_semi.unacked == 12);
   CHECK(s.N("db1").writer_semi.flushed_after_s == 5);
+  CHECK(s.N("db1").writer_semi.binlog_file == "binlog.000003");
   CHECK_FALSE(s.N("db2").writer_semi.known);
   // Fallen back: what was seen while it was on stays, for a rewind to
   // compare with.

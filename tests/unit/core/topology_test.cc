@@ -801,6 +801,9 @@ void DivergedWithPrimary(Sim& s, bool rewind) {
   ne.writer_semi.off_times = 4;
   ne.writer_semi.started_at_s = 1700000000;
   ne.acks_cut = 2;
+  ne.seal.proven = true;
+  ne.seal.against = ne.writer_semi;
+  REQUIRE(ParseGtidList("0-3-57", &ne.seal.binlog_state));
 }
 
 TEST_CASE("Topology: with rewind, a diverged node gets a rewind with its semi-sync as the writer, and keeps its "
@@ -817,12 +820,32 @@ TEST_CASE("Topology: with rewind, a diverged node gets a rewind with its semi-sy
   CHECK(rewind->writer_semi.off_times == 4);
   CHECK(rewind->writer_semi.started_at_s == 1700000000);
   CHECK(rewind->acks_cut == 2);
+  CHECK(rewind->seal.proven);
+  CHECK(rewind->seal.against == rewind->writer_semi);
+  CHECK(GtidListText(rewind->seal.binlog_state) == "0-3-57");
   CHECK(Wanted(s, "db3") == "read_only; rewound, then attached to db1");
   // Rewound: the attachment follows, and the semi-sync of a standby.
   s.ev.nodes[static_cast<size_t>(s.Node("db3"))].diverged.clear();
   s.W("db3").repl.configured = false;
   s.Round();
   CHECK(PlanText(s) == "attach db3 -> db1 (semi-sync); semi-sync db3 -> db1 (replica)");
+}
+
+TEST_CASE("Topology: a fence carries the node's semi-sync as the writer, for its seal") {
+  Sim s(PoolConfigText(3));
+  SemiSyncElected(s);
+  s.W("db2").read_only = false;
+  s.Round();
+  NodeEval& ne = s.ev.nodes[static_cast<size_t>(s.Node("db2"))];
+  ne.writer_semi.known = true;
+  ne.writer_semi.unacked = 7;
+  ne.writer_semi.binlog_file = "binlog.000002";
+  ne.acks_cut = 3;
+  std::vector<TopologyStep> plan = PlanTopology(s.cfg, s.ev);
+  const TopologyStep* fence = FindStep(plan, TopologyStepKind::kFence, s.Node("db2"));
+  REQUIRE(fence != nullptr);
+  CHECK(fence->writer_semi == ne.writer_semi);
+  CHECK(fence->acks_cut == 3);
 }
 
 TEST_CASE("Topology: without rewind, a diverged node is checked again and loses its primary side") {
