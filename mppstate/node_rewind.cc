@@ -412,6 +412,7 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     // else committed since. One that never committed is applied again,
     // unless it changes a non-transactional table.
     bool undone_again = false;
+    std::string seen_state;  // what the binlog showed, for the operator
     if (!reset_done && pending.marked() && t.rows.empty()) {
       // The undo of an mppstate that ended may still be committing, on a
       // connection the server has not closed yet: it is waited for.
@@ -426,6 +427,8 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
       std::vector<Gtid> now, at;
       if (!ReadBinlogState(&s, &now, &err)) return Fail(err);
       UndoLeft left = ParseGtidList(pending.undo_at, &at) ? WhatUndoLeft(now, at, kUndoDomain) : UndoLeft::kUnknown;
+      seen_state = " (its binlog state is " + GtidListText(now) + "; it was " + pending.undo_at + " before the undo" +
+                   (pending.undo_again ? "" : ", which changes a non-transactional table") + ")";
       if (left == UndoLeft::kNone && pending.undo_again) {
         std::vector<std::string> statements;
         if (!ReadUndo(UndoPath(pending.saved), &statements, &err) || !ApplyUndo(cfg, node, statements, &err))
@@ -437,8 +440,8 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     }
     if (!reset_done)
       return Fail(node.name + ": a rewind of it was cut off after it saved " + pending.saved +
-                  "; whether its undo was applied is unknown: compare the rows with that file, then remove " +
-                  pending_path);
+                  "; whether its undo was applied is unknown" + seen_state +
+                  ": compare the rows with that file, then remove " + pending_path);
     if (!RestartBinlog(cfg, node, pending, &err))
       return Fail(node.name + ": finishing the rewind cut off after " + pending.saved + ": " + err);
     unlink(pending_path.c_str());
