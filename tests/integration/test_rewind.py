@@ -113,6 +113,22 @@ def diverge_db1(c, m, make_tail):
     return tail
 
 
+def diverged_with_a_tail(c, m):
+    """db1 diverged with a tail no client was told of (rewind = no keeps it
+    there); returns what its client was told."""
+    waiting = diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
+    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    return waiting.client_told()
+
+
+def back_without_the_tail(c, m):
+    """db1 rewound, STANDBY, and replicating db2's writes, without 'tail'."""
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
+    c.write(2, "after")
+    c.wait_replicated(primary=2)
+    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+
+
 def saved_tails(m):
     return [p for p in glob.glob(os.path.join(m.data_dir, "rewind-db1-*.sql")) if not p.endswith("-undo.sql")]
 
@@ -358,9 +374,7 @@ def test_an_ex_writer_that_crashes_after_its_fence_is_still_rewound(cluster, mpp
     # while the counters still hold it. rewind = no keeps the rewind for
     # after the crash: `mppctl rewind` asks for it then.
     c, m = start(cluster, mppstate, rewind="no")
-    waiting = diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
-    assert "error" in waiting.client_told(), "the client was told its commit succeeded"
-    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    assert "error" in diverged_with_a_tail(c, m), "the client was told its commit succeeded"
     c.kill9(1)
     c.restart(1)
     until(lambda: c.value(1, "@@read_only") == "1", 30, "db1 fenced again after its restart")
@@ -369,10 +383,7 @@ def test_an_ex_writer_that_crashes_after_its_fence_is_still_rewound(cluster, mpp
     r = m.mppctl("rewind", "db1", check=False)
     assert r.returncode == 0 and "db1: rewound 1 transaction db2 lacks" in r.stdout, r
     assert "sealed: none of its commits was acknowledged without a replica" in m.log()
-    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
-    c.write(2, "after")
-    c.wait_replicated(primary=2)
-    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+    back_without_the_tail(c, m)
 
 
 @pytest.mark.timeout(180)
@@ -408,8 +419,7 @@ def test_a_rewind_cut_off_by_a_crash_before_its_undo_committed_is_done_again(clu
     # row lock of another session makes it time out), then db1 crashed.
     # The binlog shows no undo: it is applied again.
     c, m = start(cluster, mppstate, rewind="no")
-    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
-    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    diverged_with_a_tail(c, m)
     c.sql(1, "SET GLOBAL innodb_lock_wait_timeout = 1")
     node = c.node(1)
     spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch", "-e",
@@ -424,10 +434,7 @@ def test_a_rewind_cut_off_by_a_crash_before_its_undo_committed_is_done_again(clu
     c.restart(1, options=["--read-only=ON"])
     r = m.mppctl("rewind", "db1", check=False)
     assert r.returncode == 0 and "(its undo had not committed: applied again)" in r.stdout, r
-    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
-    c.write(2, "after")
-    c.wait_replicated(primary=2)
-    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+    back_without_the_tail(c, m)
 
 
 @pytest.mark.timeout(180)
@@ -438,8 +445,7 @@ def test_a_rewind_cut_off_by_the_end_of_mppstate_is_done_again_once(cluster, mpp
     # mppstate's own connection, and ends with it. Here it waits on a row
     # lock when mppstate is killed.
     c, m = start(cluster, mppstate, rewind="no")
-    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
-    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    diverged_with_a_tail(c, m)
     node = c.node(1)
     locker = spawn([CLIENT, "--defaults-file=" + node.root_cnf, "--batch", "-e",
                     "BEGIN; SELECT * FROM mpptest.t WHERE v = 'tail' FOR UPDATE; SELECT SLEEP(100)"],
@@ -463,10 +469,7 @@ def test_a_rewind_cut_off_by_the_end_of_mppstate_is_done_again_once(cluster, mpp
         assert "whether its undo was applied is unknown" not in r.stderr, r
         time.sleep(0.5)
     assert r.returncode == 0 and "is finished" in r.stdout, r
-    m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY", timeout=30, what="db1 rewound, STANDBY")
-    c.write(2, "after")
-    c.wait_replicated(primary=2)
-    assert rows(c, 1) == rows(c, 2) == {"before", "after"}
+    back_without_the_tail(c, m)
 
 
 @pytest.mark.timeout(180)
@@ -475,8 +478,7 @@ def test_a_seal_proves_nothing_the_ex_writer_committed_after_it(cluster, mppstat
     # after it (by a login read_only does not stop) is compared with the
     # counters of the server's new run, which cannot prove it.
     c, m = start(cluster, mppstate, rewind="no")
-    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')"))
-    m.wait(lambda s: s["nodes"]["db1"]["reason"].startswith("diverged: "), timeout=30, what="db1 diverged")
+    diverged_with_a_tail(c, m)
     assert "sealed: none of its commits was acknowledged without a replica" in m.log()
     c.kill9(1)
     c.restart(1, options=["--read-only=ON"])
