@@ -104,6 +104,9 @@ std::string WhyNotRows(const std::vector<BinlogEvent>& events, size_t begin, siz
     if (end == events.size()) return id + " has no end: the binlog ends before its commit";
     return id + " has no end: another transaction starts at " + Where(events[end]) + " before its commit";
   }
+  if (events[i].type != "Xid")
+    return id + " changes a non-transactional table (it ends with COMMIT, not Xid): a crash could leave its undo "
+                "half done";
   for (++i; i < end; ++i)
     if (!IsFileMark(events[i].type))
       return WithArticle(events[i].type) + " event at " + Where(events[i]) + " follows " + id +
@@ -200,7 +203,6 @@ RewindTail FindRewindTail(const std::vector<BinlogEvent>& events, const std::vec
     out.refused = WhyNotRows(events, txns[k].at, end, txns[k].gtid);
     if (!out.refused.empty()) return out;
     for (size_t i = txns[k].at; i < end; ++i) {
-      if (events[i].type == "Query" && events[i].info == "COMMIT") out.non_transactional = true;
       if (events[i].type != "Table_map") continue;
       std::string table = TableMapName(events[i].info);
       bool seen = false;

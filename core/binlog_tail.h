@@ -15,8 +15,9 @@
 //   not the writer's history plus a tail of the node's own.
 // - An extra transaction must be all row events (BEGIN GTID, then only
 //   Annotate_rows, Table_map and Write/Update/Delete_rows_v1, compressed or
-//   not, ending with Xid or Query COMMIT, the latter for non-transactional
-//   tables): only row images can be inverted. DDL, statement-format DML
+//   not, ending with Xid): only row images can be inverted, and only a
+//   transactional table's undo is all or nothing (core/undo_script.h). One
+//   ending with Query COMMIT changed a non-transactional table: refused. DDL, statement-format DML
 //   (any other Query, Intvar, Rand, User_var), any other event, and a
 //   transaction whose commit the log does not reach refuse the rewind,
 //   naming the GTID.
@@ -69,11 +70,7 @@ struct RewindTail {
   std::vector<Gtid> pos_at_fork;
   // The tables the extra transactions change, as their Table_map events
   // name them ("db.table"), each once, in binlog order.
-  std::vector<std::string> tables;
-  // One of them ends with Query COMMIT: it changed a non-transactional
-  // table, whose undo a crash can leave half done.
-  bool non_transactional = false;
-};
+  std::vector<std::string> tables;};
 
 // events: the node's binlog as above; writer_state: the new writer's
 // gtid_binlog_state; writer_name names it in the refusals ("db2").

@@ -42,7 +42,7 @@ bool UndoStatements(const std::string& flashback, uint32_t domain, std::vector<s
                     std::string* why) {
   std::vector<std::string> lines = Lines(flashback);
   std::vector<std::string> statements;
-  int starts = 0, commits = 0, on = 0, off = 0;
+  int starts = 0, commits = 0, on = 0, off = 0, client_commands = 0;
   std::string chunk;
   auto take = [&](const std::string& text) {
     std::string statement = Trimmed(text);
@@ -55,6 +55,8 @@ bool UndoStatements(const std::string& flashback, uint32_t domain, std::vector<s
       }
     } else if (statement == "COMMIT") {
       ++commits;
+    } else if (statement.compare(0, 5, "/*!\\C") == 0) {
+      ++client_commands;  // "/*!\C utf8mb3 */": the mariadb client's, not the server's
     } else {
       statements.push_back(statement);
     }
@@ -81,7 +83,7 @@ bool UndoStatements(const std::string& flashback, uint32_t domain, std::vector<s
       chunk.erase(0, end + sizeof(kEndOfStatement) - 1);
     }
   }
-  if (starts == 0 || commits < starts || on != 1 || off != 1 || !Trimmed(chunk).empty()) {
+  if (starts == 0 || commits < starts || on != 1 || off != 1 || client_commands > 0 || !Trimmed(chunk).empty()) {
     *why = "the inverse of the tail is not laid out as expected (" + std::to_string(starts) +
            " START TRANSACTION, " + std::to_string(commits) + " COMMIT, " + std::to_string(on + off) +
            " DELIMITER): it is not made one transaction";

@@ -200,13 +200,11 @@ bool ReadTail(Session* s, const std::vector<Gtid>& writer_state, std::vector<Bin
 // "pos GTIDS" (what the node restarts at), "before GTIDS" (its
 // replication position before), "reset N" (the number its binlog files
 // restart at), and "undo_at GTIDS" (its binlog state just before the
-// undo, logged as one transaction in kUndoDomain) with "undo_again
-// yes|no" (whether an undo that never committed may be applied again: not
-// one that changed a non-transactional table, which a crash can leave half
-// done) lines. An older record lacks the last ones (complete(), marked()).
+// undo, logged as one transaction in kUndoDomain) lines. An older record
+// lacks the last ones (complete(), marked()).
 struct Pending {
   std::string saved, state, pos, before, undo_at;
-  bool has_before = false, has_undo_at = false, undo_again = false;
+  bool has_before = false, has_undo_at = false;
   uint64_t reset_to = 0;
 
   bool complete() const { return has_before && reset_to > 0; }
@@ -231,8 +229,6 @@ bool ReadPending(const std::string& path, Pending* out) {
     } else if (key == "undo_at") {
       out->undo_at = value;
       out->has_undo_at = true;
-    } else if (key == "undo_again") {
-      out->undo_again = value == "yes";
     }
   }
   return true;
@@ -297,6 +293,19 @@ bool ApplyUndo(const Config& cfg, const NodeConfig& node, const std::vector<std:
       return false;
     }
   return true;
+}
+
+// Whether the binlog, at before the undo, now holds the undo and nothing
+// else: a commit of another session during it (semi-sync off told it OK)
+// is not undone, and the binlog is not reset under it; the record stays,
+// and the operator is asked.
+bool UndoneAlone(Session* s, const std::vector<Gtid>& at, std::string* err) {
+  std::vector<Gtid> now;
+  if (!ReadBinlogState(s, &now, err)) return false;
+  if (WhatUndoLeft(now, at, kUndoDomain) == UndoLeft::kAll) return true;
+  *err = "the undo is not alone in its binlog (" + GtidListText(at) + " -> " + GtidListText(now) +
+         "): another session committed during it";
+  return false;
 }
 
 // InnoDB's name of a table or a foreign key ("db/name") as SQL shows it.
@@ -418,7 +427,8 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
       // connection the server has not closed yet: it is waited for.
       Table trx;
       err.clear();
-      if (!s.Run("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID()",
+      if (!s.Run("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id <> CONNECTION_ID() "
+                 "AND (trx_rows_modified > 0 OR trx_state = 'LOCK WAIT')",
                  &trx, &err))
         return Fail(err);
       if (trx.First() != "0")
@@ -427,11 +437,11 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
       std::vector<Gtid> now, at;
       if (!ReadBinlogState(&s, &now, &err)) return Fail(err);
       UndoLeft left = ParseGtidList(pending.undo_at, &at) ? WhatUndoLeft(now, at, kUndoDomain) : UndoLeft::kUnknown;
-      seen_state = " (its binlog state is " + GtidListText(now) + "; it was " + pending.undo_at + " before the undo" +
-                   (pending.undo_again ? "" : ", which changes a non-transactional table") + ")";
-      if (left == UndoLeft::kNone && pending.undo_again) {
+      seen_state = " (its binlog state is " + GtidListText(now) + "; it was " + pending.undo_at + " before the undo)";
+      if (left == UndoLeft::kNone) {
         std::vector<std::string> statements;
-        if (!ReadUndo(UndoPath(pending.saved), &statements, &err) || !ApplyUndo(cfg, node, statements, &err))
+        if (!ReadUndo(UndoPath(pending.saved), &statements, &err) || !ApplyUndo(cfg, node, statements, &err) ||
+            !UndoneAlone(&s, at, &err))
           return Fail(node.name + ": applying again the undo of the rewind cut off after " + pending.saved + ": " +
                       err);
         undone_again = true;
@@ -451,6 +461,15 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   }
   if (!source.empty())
     return refuse("it replicates from " + source + ": only a node that replicates from nobody is rewound");
+  // A commit still waiting for its acknowledgement (from a login read_only
+  // does not stop) is in the binlog, and the counters do not show it yet:
+  // it may still be told OK. The rewind waits for it to end. One that
+  // starts later changes the binlog, which is compared below.
+  int64_t committing = 0;
+  std::vector<Gtid> state_before;
+  if (!SessionsCommitting(&s, &committing, &err) || !ReadBinlogState(&s, &state_before, &err)) return Fail(err);
+  if (committing > 0)
+    return Fail(node.name + ": " + std::to_string(committing) + " sessions committing on it; waiting for them to end");
   // The tail is what the writer's binlog lacks: a writer that applied
   // transactions without logging them has more than its binlog shows, and
   // undoing by its binlog could undo what it has.
@@ -541,6 +560,11 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
     discard();
     return Fail(err);
   }
+  if (GtidListText(undo_at) != GtidListText(state_before)) {
+    discard();
+    return Fail(node.name + ": its binlog grew during the rewind (" + GtidListText(state_before) + " -> " +
+                GtidListText(undo_at) + "); tried again");
+  }
   for (const Gtid& g : undo_at)
     if (g.domain == kUndoDomain) {
       discard();
@@ -565,10 +589,10 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   if (!WriteFileDurable(pending_path,
                         "saved " + pending.saved + "\nstate " + pending.state + "\npos " + pending.pos + "\nbefore " +
                             pending.before + "\nreset " + std::to_string(pending.reset_to) + "\nundo_at " +
-                            pending.undo_at + "\nundo_again " + (tail.non_transactional ? "no" : "yes") + "\n",
+                            pending.undo_at + "\n",
                         0600, &err))
     return Fail(node.name + ": " + err);
-  if (!ApplyUndo(cfg, node, statements, &err))
+  if (!ApplyUndo(cfg, node, statements, &err) || !UndoneAlone(&s, undo_at, &err))
     return Fail(node.name + ": applying the inverse (" + undo + "): " + err);
 
   // Its binlog restarts where it forked: what it had since is undone, and

@@ -15,14 +15,13 @@ namespace {
 
 constexpr int64_t kLookMs = 20;
 
-// A session still committing: one a fence killed whose thread has not
-// ended yet, or one waiting for its acknowledgement or queued behind one.
 const char kCommitting[] =
     "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
     "WHERE ID <> CONNECTION_ID() "
     "AND USER NOT IN ('system user', 'event_scheduler') "
     "AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker') "
-    "AND (COMMAND = 'Killed' OR STATE IN ('Commit', 'Commit implicit') OR STATE LIKE 'Waiting for semi-sync%')";
+    "AND (COMMAND = 'Killed' OR STATE IN ('Commit', 'Commit implicit', 'Writing to binlog') "
+    "OR STATE LIKE 'Waiting for semi-sync%')";
 
 struct Look {
   WriterSemiSyncSeen counters;
@@ -76,6 +75,13 @@ bool ReadSemiSyncNow(Session* s, WriterSemiSyncSeen* now, std::string* err) {
   return true;
 }
 
+bool SessionsCommitting(Session* s, int64_t* count, std::string* err) {
+  Table t;
+  if (!s->Run(kCommitting, &t, err)) return false;
+  *count = strtoll(t.First().c_str(), nullptr, 10);
+  return true;
+}
+
 TailSeal SealTail(Session* s, const WriterSemiSyncSeen& against, int64_t acks_cut, int64_t wait_ms) {
   TailSeal seal;
   if (!against.known) return seal;
@@ -83,9 +89,9 @@ TailSeal SealTail(Session* s, const WriterSemiSyncSeen& against, int64_t acks_cu
   std::string err;
   while (true) {
     Look before, after;
-    Table committing;
-    if (!TakeLook(s, &before, &err) || !s->Run(kCommitting, &committing, &err)) return seal;
-    if (committing.First() == "0") {
+    int64_t committing = 0;
+    if (!TakeLook(s, &before, &err) || !SessionsCommitting(s, &committing, &err)) return seal;
+    if (committing == 0) {
       if (!TakeLook(s, &after, &err)) return seal;
       if (before.Same(after)) {
         if (!WhyMaybeAcknowledged(against, before.counters, acks_cut).empty()) return seal;

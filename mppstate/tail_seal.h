@@ -20,6 +20,11 @@ namespace mpp {
 // the binlog file (Binlog_snapshot_file).
 bool ReadSemiSyncNow(Session* s, WriterSemiSyncSeen* now, std::string* err);
 
+// How many sessions are still committing: one a fence killed whose thread
+// has not ended yet, or one waiting for its acknowledgement or queued
+// behind one. Such a commit may yet be told OK.
+bool SessionsCommitting(Session* s, int64_t* count, std::string* err);
+
 // Called by a fence once it has killed the client sessions of a node that
 // is read_only: waits (up to wait_ms) for no session to be left committing,
 // which the kills end, then compares the counters with `against` (the node

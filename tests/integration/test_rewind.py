@@ -473,6 +473,52 @@ def test_a_rewind_cut_off_by_the_end_of_mppstate_is_done_again_once(cluster, mpp
 
 
 @pytest.mark.timeout(180)
+def test_a_non_transactional_tail_is_refused_and_left_as_it_is(cluster, mppstate):
+    # Found in review: MyISAM's statements are logged, and stay, one by one:
+    # an undo cut off half way could not be told from a whole one.
+    c, m = start(cluster, mppstate)
+    c.sql(1, "CREATE TABLE mpptest.m (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64)) ENGINE=MyISAM")
+    c.wait_replicated()
+    rounds_pass(m)
+    diverge_db1(c, m, lambda c: commit_unacknowledged(c, "INSERT INTO mpptest.m (v) VALUES ('mtail')"))
+    refused(m, "changes a non-transactional table (it ends with COMMIT, not Xid)")
+    assert {r["v"] for r in c.sql_dicts(1, "SELECT v FROM mpptest.m")} == {"mtail"}
+    assert not os.path.exists(os.path.join(m.data_dir, "rewind-db1.pending"))
+
+
+@pytest.mark.timeout(180)
+def test_a_commit_still_waiting_at_the_rewind_is_never_undone(cluster, mppstate, log):
+    # Found in review: after the fence, a login read_only does not stop
+    # (root) committed 'acked' on db1, whose semi-sync primary side was
+    # still on: it waited for an acknowledgement, so the counters did not
+    # show it yet. The rewind took it into the tail, and switching
+    # semi-sync off for the undo told its client OK: an acknowledged
+    # commit undone. The rewind now waits for every commit under way.
+    c, m = start(cluster, mppstate)
+
+    def tail(c):
+        w = commit_unacknowledged(c, "INSERT INTO mpptest.t (v) VALUES ('tail')")
+        # Holds the rewind back until 'acked' waits (the tail's events are FULL).
+        c.sql(1, "SET GLOBAL binlog_row_image = MINIMAL")
+        return w
+
+    first = diverge_db1(c, m, tail)
+    assert "error" in first.client_told()
+    m.wait(lambda s: "binlog_row_image is MINIMAL" in s["nodes"]["db1"]["reason"], timeout=30,
+           what="the rewind held back")
+    late = Waiting(c, "SET SESSION binlog_row_image = FULL; INSERT INTO mpptest.t (v) VALUES ('acked')")
+    c.sql(1, "SET GLOBAL binlog_row_image = FULL")
+    told = late.client_told()
+    s = m.wait(lambda s: s["nodes"]["db1"]["state"] == "STANDBY" or (
+        "rewind refused" in s["nodes"]["db1"]["reason"] and "MINIMAL" not in s["nodes"]["db1"]["reason"]),
+        timeout=30, what="db1 rewound or refused")
+    log("the late commit's client was told %s; db1: %s" % (told, s["nodes"]["db1"]))
+    assert "error" not in told, told  # the wait ended by a fallback: OK
+    assert "acked" in rows(c, 1), "a commit whose client was told OK was undone by the rewind"
+    assert s["nodes"]["db1"]["state"] == "FAIL" and "fell back to asynchronous" in s["nodes"]["db1"]["reason"]
+
+
+@pytest.mark.timeout(180)
 def test_a_seal_proves_nothing_the_ex_writer_committed_after_it(cluster, mppstate):
     # The seal covers what the binlog held at the fence: a commit made
     # after it (by a login read_only does not stop) is compared with the
