@@ -1,6 +1,8 @@
 #include "core/gtid_divergence.h"
 
+#include <algorithm>
 #include <map>
+#include <tuple>
 #include <utility>
 
 namespace mpp {
@@ -59,6 +61,16 @@ std::string GtidListText(const std::vector<Gtid>& list) {
   std::string out;
   for (const Gtid& g : list) out += (out.empty() ? "" : ",") + GtidText(g);
   return out;
+}
+
+bool SameGtids(const std::vector<Gtid>& a, const std::vector<Gtid>& b) {
+  auto sorted = [](std::vector<Gtid> v) {
+    std::sort(v.begin(), v.end(), [](const Gtid& x, const Gtid& y) {
+      return std::tie(x.domain, x.server_id, x.seq) < std::tie(y.domain, y.server_id, y.seq);
+    });
+    return GtidListText(v);
+  };
+  return sorted(a) == sorted(b);
 }
 
 std::vector<Gtid> LastGtidPerDomain(const std::vector<Gtid>& binlog_pos, const std::vector<Gtid>& slave_pos) {

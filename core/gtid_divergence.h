@@ -36,6 +36,10 @@ bool ParseGtidList(const std::string& text, std::vector<Gtid>* out);
 std::string GtidText(const Gtid& g);
 std::string GtidListText(const std::vector<Gtid>& list);
 
+// The same GTIDs, in any order (the server lists a state in an order of
+// its own).
+bool SameGtids(const std::vector<Gtid>& a, const std::vector<Gtid>& b);
+
 // The last GTID of each domain that a node has, from its gtid_binlog_pos
 // (what it wrote or logged) and gtid_slave_pos (what it applied as a
 // replica): per domain the one with the higher sequence number, the binlog's

@@ -1,8 +1,5 @@
 #include "core/undo_script.h"
 
-#include <algorithm>
-#include <tuple>
-
 namespace mpp {
 namespace {
 
@@ -27,13 +24,6 @@ std::string Trimmed(const std::string& s) {
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
-}
-
-std::vector<Gtid> Sorted(std::vector<Gtid> v) {
-  std::sort(v.begin(), v.end(), [](const Gtid& a, const Gtid& b) {
-    return std::tie(a.domain, a.server_id, a.seq) < std::tie(b.domain, b.server_id, b.seq);
-  });
-  return v;
 }
 
 }  // namespace
@@ -99,7 +89,7 @@ UndoLeft WhatUndoLeft(const std::vector<Gtid>& now, const std::vector<Gtid>& at,
   for (const Gtid& g : now) (g.domain == domain ? undo : rest).push_back(g);
   for (const Gtid& g : at)
     if (g.domain == domain) return UndoLeft::kUnknown;
-  if (GtidListText(Sorted(rest)) != GtidListText(Sorted(at))) return UndoLeft::kUnknown;
+  if (!SameGtids(rest, at)) return UndoLeft::kUnknown;
   if (undo.empty()) return UndoLeft::kNone;
   if (undo.size() == 1 && undo[0].seq == 1) return UndoLeft::kAll;
   return UndoLeft::kUnknown;

@@ -399,23 +399,27 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
   std::string source = t.rows.empty() ? "" : t.Get(0, {"Master_Host"}) + ":" + t.Get(0, {"Master_Port"});
   if (cut_off) {
     // A rewind cut off (mppstate stopped, a lost connection) is finished
-    // only where it stopped after its own RESET MASTER TO N; anywhere else
-    // its undo may have been applied, and must never be applied twice.
-    // There, the oldest binlog file is number N, the binlog state empty or
-    // the recorded one, and the replication position the one before or
-    // the recorded one. A node rebuilt since (a RESET MASTER of its own, a
-    // position of its own) does not match: its record is stale, and
-    // replaying from the fork would apply again what it has.
+    // where it stopped after its own RESET MASTER TO N: the oldest binlog
+    // file is number N and the binlog state empty, or, once the binlog
+    // state is set (which restarts the binlog at file 1 on MariaDB 10.11),
+    // one file, number 1, and the recorded binlog state; and the
+    // replication position the one before or the recorded one. A node
+    // rebuilt since (a RESET MASTER of its own, a position of its own) does
+    // not match: its record is stale, and replaying from the fork would
+    // apply again what it has.
     std::vector<Gtid> recorded, state, slave, pos, before;
     Table st, logs;
-    bool reset_done = pending.complete() && t.rows.empty() && s.Run("SHOW BINARY LOGS", &logs, &err) &&
-                      !logs.rows.empty() && BinlogNumber(logs.Get(0, {"Log_name"})) == pending.reset_to &&
-                      s.Run("SELECT @@gtid_binlog_state, @@gtid_slave_pos", &st, &err) && !st.rows.empty() &&
-                      st.rows[0].size() == 2 && ParseGtidList(st.rows[0][0], &state) &&
-                      ParseGtidList(st.rows[0][1], &slave) && ParseGtidList(pending.state, &recorded) &&
-                      ParseGtidList(pending.pos, &pos) && ParseGtidList(pending.before, &before) &&
-                      (state.empty() || GtidListText(state) == GtidListText(recorded)) &&
-                      (GtidListText(slave) == GtidListText(pos) || GtidListText(slave) == GtidListText(before));
+    bool read = pending.complete() && t.rows.empty() && s.Run("SHOW BINARY LOGS", &logs, &err) &&
+                !logs.rows.empty() && s.Run("SELECT @@gtid_binlog_state, @@gtid_slave_pos", &st, &err) &&
+                !st.rows.empty() && st.rows[0].size() == 2 && ParseGtidList(st.rows[0][0], &state) &&
+                ParseGtidList(st.rows[0][1], &slave) && ParseGtidList(pending.state, &recorded) &&
+                ParseGtidList(pending.pos, &pos) && ParseGtidList(pending.before, &before);
+    uint64_t first = read ? BinlogNumber(logs.Get(0, {"Log_name"})) : 0;
+    bool reset_done =
+        read &&
+        ((first == pending.reset_to && (state.empty() || SameGtids(state, recorded))) ||
+         (first == 1 && logs.rows.size() == 1 && !recorded.empty() && SameGtids(state, recorded))) &&
+        (SameGtids(slave, pos) || SameGtids(slave, before));
     // Cut off before its RESET MASTER: the undo, one logged transaction,
     // committed whole or not at all, and the binlog says which, if nothing
     // else committed since. One that never committed is applied again,

@@ -223,12 +223,16 @@ def test_mppctl_rewind_of_a_node_that_has_not_diverged_changes_nothing(cluster, 
 
 
 @pytest.mark.timeout(180)
-def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_attached(cluster, mppstate):
+@pytest.mark.parametrize("cut_after", ["RESET MASTER", "SET GLOBAL gtid_binlog_state"])
+def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_attached(cluster, mppstate,
+                                                                                        cut_after):
     # Found by the hang campaign: a RESET MASTER that outlasted the query
     # timeout left the node's binlog empty and its replication position
     # stale; the next round attached it from there, and it replayed what it
     # had (duplicate key). A rewind under way is recorded in data_dir, and a
     # node with such a record is finished first, never attached as it is.
+    # Found by the fault campaign: mppstate killed after it set the binlog
+    # state, which restarts the binlog at file 1, was not recognised.
     c, m = start(cluster, mppstate)
     os.kill(m.proc.pid, signal.SIGSTOP)
     try:
@@ -238,8 +242,12 @@ def test_a_rewind_cut_off_after_its_binlog_reset_is_finished_before_the_node_is_
         pending = os.path.join(m.data_dir, "rewind-db3.pending")
         with open(pending, "w") as f:
             f.write("saved %s\nstate %s\npos %s\nbefore \nreset 7\n" % (saved, state, pos))
-        # Cut off here: the binlog reset, the position the one before.
+        # Cut off here: the binlog reset (and its state set), the position
+        # the one before.
         c.sql(3, "RESET MASTER TO 7;\nSET GLOBAL gtid_slave_pos = ''")
+        if cut_after == "SET GLOBAL gtid_binlog_state":
+            c.sql(3, "SET GLOBAL gtid_binlog_state = '%s'" % state)
+            assert [r[0] for r in c.sql(3, "SHOW BINARY LOGS")] == ["binlog.000001"]
     finally:
         os.kill(m.proc.pid, signal.SIGCONT)
     m.wait(lambda s: s["nodes"]["db3"]["state"] == "STANDBY" and not os.path.exists(pending), timeout=30,

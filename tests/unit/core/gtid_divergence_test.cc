@@ -245,5 +245,12 @@ TEST_CASE("Follow: a node behind the writer's unlogged GTIDs cannot get them fro
   CHECK(WhyCannotFollow(Parse("1-1-4"), db2, "db3", "db2").find("db3 is at nothing in domain 0") == 0);
 }
 
+TEST_CASE("GTID: the same GTIDs in another order are the same state") {
+  CHECK(SameGtids(Parse("0-1-8743,0-2-8058,0-3-9765"), Parse("0-3-9765,0-2-8058,0-1-8743")));
+  CHECK(SameGtids(Parse(""), Parse("")));
+  CHECK_FALSE(SameGtids(Parse("0-1-5"), Parse("0-1-6")));
+  CHECK_FALSE(SameGtids(Parse("0-1-5"), Parse("0-1-5,1-1-1")));
+}
+
 }  // namespace
 }  // namespace mpp
