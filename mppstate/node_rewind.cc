@@ -422,8 +422,8 @@ StepOutcome RewindNode(const Config& cfg, const NodeConfig& node, const NodeConf
         (SameGtids(slave, pos) || SameGtids(slave, before));
     // Cut off before its RESET MASTER: the undo, one logged transaction,
     // committed whole or not at all, and the binlog says which, if nothing
-    // else committed since. One that never committed is applied again,
-    // unless it changes a non-transactional table.
+    // else committed since. One that never committed is applied again (a
+    // tail is transactional: core/binlog_tail.h).
     bool undone_again = false;
     std::string seen_state;  // what the binlog showed, for the operator
     if (!reset_done && pending.marked() && t.rows.empty()) {
