@@ -15,16 +15,17 @@ burst the pool must heal. What each fault does, and how it is undone:
               server, not in its binlog (sql_log_bin = 0), for 1-4 s
   max_connections
               clients of a login without CONNECTION ADMIN fill a server's
-              max_connections until it answers 1040, for 1-4 s, while the
-              burst goes on
+              max_connections until it answers 1040, for 1-4 s: the
+              ACTIVE's while the burst goes on, a standby's before the
+              next fault (see _max_connections)
   restart_ro  kill -9 or a clean shutdown of a server, which starts again
               after 0.5-3 s with read_only = ON (as my.cnf would say)
 
 The seed fixes which faults come, on which role (ACTIVE or standby) and
 for how long; the servers' timing does the rest. Every fault but
-max_connections is undone before the next one starts, also when it fails
-halfway; a burst ends with max_connections undone too, and cleanup()
-undoes what an interrupted campaign may have left.
+max_connections on the ACTIVE is undone before the next one starts, also
+when it fails halfway; a burst ends with max_connections undone too, and
+cleanup() undoes what an interrupted campaign may have left.
 """
 
 import signal
@@ -225,10 +226,17 @@ class Campaign:
         return False
 
     def _max_connections(self):
-        """Unlike the others, this fault lasts into the next ones of its
-        burst (the sessions are closed by a timer): a server swamped by
-        clients while another fails, or while it restarts read_only."""
+        """Unlike the others, this fault on the ACTIVE lasts into the next
+        ones of its burst (the sessions are closed by a timer): a writer
+        swamped by clients while another server fails, or while it restarts
+        read_only. A standby's is undone before the next fault: a semi-sync
+        replica the monitor cannot poll when the writer fails may hold
+        acknowledged commits nobody else has, the case the guarantee
+        excludes (doc/replication.md, "Semi-synchronous replication")
+        until positions are read
+        through the admin login."""
         i = self.pick_server()
+        on_active = i in self.nodes_in("ACTIVE")
         hold = self.hold()
         node = self.c.node(i)
         self._release_fillers()  # the previous fill, if still held
@@ -250,6 +258,10 @@ class Campaign:
                 self._filled = i
         self.say("  db%d: %d sessions opened, then %s" % (i, len(sessions), error))
         if error is None or error.args[0] != ER_CON_COUNT_ERROR:
+            self._release_fillers()
+            return
+        if not on_active:
+            time.sleep(hold)
             self._release_fillers()
             return
         self._fill_timer = threading.Timer(hold, self._release_fillers)
