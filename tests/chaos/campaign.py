@@ -233,8 +233,7 @@ class Campaign:
         replica the monitor cannot poll when the writer fails may hold
         acknowledged commits nobody else has, the case the guarantee
         excludes (doc/replication.md, "Semi-synchronous replication")
-        until positions are read
-        through the admin login."""
+        until positions are read through the admin login."""
         i = self.pick_server()
         on_active = i in self.nodes_in("ACTIVE")
         hold = self.hold()
