@@ -196,6 +196,7 @@ class Builder {
     Error(e.line, "unknown key '" + e.key + "' in [" + s.kind + (s.name.empty() ? "" : " " + s.name) + "]");
   }
   void Duplicates(const Section& s);
+  void PromotionRules(const Section& s, const PoolConfig& p, const Entry* failback_at, const Entry* zones_at);
 
   const std::string& name_;
   Config* cfg_;
@@ -455,6 +456,11 @@ void Builder::Node(const Section& s) {
       have_address = true;  // reported already
     } else if (e.key == "weight") {
       if (Integer(e, 0, 65535, &v)) n.weight = static_cast<int>(v);
+    } else if (e.key == "promote") {
+      Bool(e, &n.promote);
+    } else if (e.key == "zone") {
+      if (ValidName(e.value)) n.zone = e.value;
+      else Error(e.line, "zone: '" + e.value + "' is not letters, digits, '_', '-' or '.'");
     } else {
       Unknown(e, s);
     }
@@ -483,6 +489,8 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
   const Entry* rejoin_at = nullptr;
   const Entry* semi_sync_at = nullptr;
   const Entry* rewind_at = nullptr;
+  const Entry* failback_at = nullptr;
+  const Entry* zones_at = nullptr;
   bool replication_bad = false, semi_sync_bad = false;
   for (const Entry& e : s.entries) {
     int64_t v;
@@ -522,7 +530,12 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
     } else if (k == "election_timeout") {
       Duration(e, 0, kMaxWait, &p.election_timeout_ms);
     } else if (k == "failback") {
-      Bool(e, &p.failback);
+      if (Bool(e, &p.failback)) failback_at = &e;
+    } else if (k == "failover_zones") {
+      if (e.value == "same") p.failover_same_zone = true;
+      else if (e.value == "any") p.failover_same_zone = false;
+      else Error(e.line, "failover_zones: '" + e.value + "' is not same or any");
+      zones_at = &e;
     } else if (k == "manage_read_only") {
       if (Bool(e, &p.manage_read_only)) read_only_at = &e;
     } else if (k == "manage_replication") {
@@ -566,7 +579,28 @@ void Builder::Pool(const Section& s, std::map<int, std::pair<int, int>>* members
                            "acknowledged");
   if (p.nodes.empty() && !have_nodes) Error(s.line, "pool '" + s.name + "' has no nodes");
   else if (p.nodes.empty()) Error(s.line, "pool '" + s.name + "' has no valid nodes");
+  else PromotionRules(s, p, failback_at, zones_at);
   cfg_->pools.push_back(p);
+}
+
+// Which of the pool's nodes may become its writer: at least one; the
+// PRIMARY, if failback returns to it; with failover_zones = same, every
+// node names its zone (a failover stays in the failed writer's).
+void Builder::PromotionRules(const Section& s, const PoolConfig& p, const Entry* failback_at,
+                             const Entry* zones_at) {
+  auto node = [&](int n) -> const NodeConfig& { return cfg_->nodes[static_cast<size_t>(n)]; };
+  bool any = false;
+  for (int n : p.nodes) any = any || node(n).promote;
+  if (!any) Error(s.line, "pool '" + s.name + "': no node may be promoted (every node has promote = no)");
+  if (p.failback && failback_at != nullptr && !node(p.nodes[0]).promote)
+    Error(failback_at->line, "failback = yes returns to the PRIMARY " + node(p.nodes[0]).name +
+                                 ", which has promote = no");
+  if (!p.failover_same_zone || zones_at == nullptr) return;
+  std::string without;
+  for (int n : p.nodes)
+    if (node(n).zone.empty()) without += (without.empty() ? "" : ", ") + node(n).name;
+  if (!without.empty())
+    Error(zones_at->line, "failover_zones = same needs a zone on every node; without one: " + without);
 }
 
 void Builder::Vs(const Section& s) {

@@ -18,7 +18,11 @@ struct NodeConfig {
   std::string name;
   Address address;
   int weight = 1;  // the IPVS weight when up
-  int line = 0;    // where the section starts, for messages
+  // no: never made the writer (elected, promoted, failed back or switched
+  // over to); it still serves reads (doc/pool-logic.md).
+  bool promote = true;
+  std::string zone;  // where it runs, for failover_zones; "" when not said
+  int line = 0;      // where the section starts, for messages
 };
 
 enum class DemotedRecovery { kManual, kAuto };
@@ -48,6 +52,9 @@ struct PoolConfig {
   // A fenced ex-writer holding an unacknowledged tail no survivor has is
   // rewound (its row events undone) and rejoins (doc/replication.md).
   bool rewind = false;
+  // failover_zones = same: a failover chooses only among the failed
+  // writer's zone (a switchover may cross zones).
+  bool failover_same_zone = false;
   int line = 0;
 };
 

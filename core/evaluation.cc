@@ -134,6 +134,15 @@ bool IsCandidateForElection(const NodeEval& n, const PoolConfig& pool) {
          PollLevel(n) < pool.failover_at;
 }
 
+// With failover_zones = same, why node is outside the zone of the failed
+// writer `old`: "db4 in zone west"; "" when it is not (or any zone will do).
+std::string OutsideZone(const Config& cfg, const PoolConfig& pool, int old, int node) {
+  if (!pool.failover_same_zone || old < 0) return "";
+  const NodeConfig& n = cfg.nodes[static_cast<size_t>(node)];
+  if (n.zone == cfg.nodes[static_cast<size_t>(old)].zone) return "";
+  return n.name + " in zone " + n.zone;
+}
+
 // Alive, but our login is the problem (1045, 1040): the running daemon never
 // moves the writer for that, and neither does a restart.
 bool AliveButUnusable(const PollResult& p) {
@@ -236,6 +245,7 @@ std::string WhyNotEligibleToReplace(const Config& cfg, const Evaluation& ev, int
                                     bool caught_up, bool may_wait) {
   const PoolConfig& pc = cfg.pools[static_cast<size_t>(pool)];
   const NodeEval& n = ev.nodes[static_cast<size_t>(node)];
+  if (!cfg.nodes[static_cast<size_t>(node)].promote) return "promote = no";
   if (n.offline) return "OFFLINE";
   if (n.demoted) return "demoted";
   if (!n.diverged.empty()) return "diverged: " + n.diverged;
@@ -244,6 +254,8 @@ std::string WhyNotEligibleToReplace(const Config& cfg, const Evaluation& ev, int
   if (!n.polled) return "not polled yet";
   if (n.last.outcome != PollOutcome::kOk) return std::string("last poll: ") + PollOutcomeName(n.last.outcome);
   if (PollLevel(n) >= pc.failover_at) return std::string("STATUS ") + StatusName(PollLevel(n));
+  std::string never = NeverPromoted(cfg, n, node);
+  if (!never.empty()) return never;
   const ReplicationStatus& r = n.last.repl;
   if (old >= 0 && !r.configured) return "not a replica";
   if (old >= 0 && !SameAddress(r.source, cfg.nodes[static_cast<size_t>(old)].address))
@@ -275,6 +287,7 @@ struct Replacement {
   bool promote_wait = false;  // awaited for promote_wait, else for semi_sync
   std::string blocked;        // why no node may be chosen (semi_sync)
   std::string refusals;       // why each other node is not eligible: "db2: ...; db3: ..."
+  std::string other_zones;    // failover_zones = same: "db4 in zone west, ..." not considered
 };
 
 class PoolRound {
@@ -295,6 +308,7 @@ class PoolRound {
   Replacement ChooseInPlaceOf(int old);
   void Demote(int old, int by);
   std::string AwaitedNote(const Replacement& c, const std::string& before);
+  std::string NoneEligibleNote(const Replacement& c, int old, const std::string& none);
   void Choose(int n, TransitionCause cause, const std::string& why);
   void FindErrant(int active);
   void RecordWriterSemiSync(int active);
@@ -337,6 +351,9 @@ void PoolRound::Elect() {
     const NodeEval& r = Node(recorded);
     if (r.offline || r.demoted || !r.polled) {
       recorded = -1;
+    } else if (!NeverPromoted(cfg_, r, recorded).empty()) {
+      presumed = recorded;  // it may not stay: replaced below as a failover would
+      presumed_what = "ACTIVE before the restart";
     } else if (r.last.outcome == PollOutcome::kOk && PollLevel(r) < pool_.failover_at) {
       std::string no = NoLongerWriter(cfg_, ev_, pool_, recorded);
       if (no.empty()) {
@@ -350,14 +367,22 @@ void PoolRound::Elect() {
     }
   }
   // On evidence: a healthy node that others replicate from, or writable.
-  int best = -1, best_score = 0;
+  // One that may never be the writer and looks more like it than any
+  // other is the writer the pool had, replaced below as a failover would.
+  int best = -1, best_score = 0, never = -1, never_score = 0;
   for (int n : pool_.nodes) {
     if (n == presumed || !IsCandidateForElection(Node(n), pool_)) continue;
     int score = WriterScore(cfg_, ev_, pool_, n);
-    if (score > best_score) {
-      best_score = score;
-      best = n;
+    bool may = NeverPromoted(cfg_, Node(n), n).empty();
+    int& top = may ? best_score : never_score;
+    if (score > top) {
+      top = score;
+      (may ? best : never) = n;
     }
+  }
+  if (presumed < 0 && never >= 0 && never_score >= 2 && never_score > best_score) {
+    presumed = never;
+    presumed_what = "replication source of the pool";
   }
   if (presumed < 0 && best >= 0) {
     Choose(best, TransitionCause::kElection,
@@ -391,6 +416,12 @@ void PoolRound::Elect() {
                  ", and no node looks like the writer";
       return;
     }
+  }
+  std::string set_aside = presumed >= 0 ? NeverPromoted(cfg_, Node(presumed), presumed) : std::string();
+  if (!set_aside.empty()) {
+    ElectInPlaceOf(presumed, presumed_what + ", " + set_aside);
+    if (!pe_.elected && !prefix.empty()) pe_.note = prefix + pe_.note;
+    return;
   }
   if (presumed >= 0 && AliveButUnusable(Node(presumed).last)) {
     // Alive: it stays unless another node is plainly the writer now:
@@ -428,6 +459,11 @@ Replacement PoolRound::ChooseInPlaceOf(int old) {
   auto received = [&](int n) -> const ReplicationPosition& { return Node(n).last.repl.received; };
   for (int n : pool_.nodes) {
     if (n == old) continue;
+    std::string outside = OutsideZone(cfg_, pool_, old, n);
+    if (!outside.empty()) {
+      out.other_zones += (out.other_zones.empty() ? "" : ", ") + outside;
+      continue;
+    }
     std::string no = WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, n, false, false);
     if (!no.empty()) {
       out.refusals += (out.refusals.empty() ? "" : "; ") + Name(n) + ": " + no;
@@ -442,7 +478,9 @@ Replacement PoolRound::ChooseInPlaceOf(int old) {
       return out;
     }
     if (most >= 0 && (out.chosen < 0 || ComparePositions(received(most), received(out.chosen)) == 1)) {
-      std::string no = WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, most, false, true);
+      std::string no = OutsideZone(cfg_, pool_, old, most);
+      if (!no.empty()) no = "in zone " + cfg_.nodes[static_cast<size_t>(most)].zone + " (failover_zones = same)";
+      if (no.empty()) no = WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, most, false, true);
       out.chosen = -1;
       if (!no.empty()) {
         out.blocked = Name(most) + " received the most and with semi_sync no node that lacks it replaces " +
@@ -458,7 +496,7 @@ Replacement PoolRound::ChooseInPlaceOf(int old) {
   bool may_wait = in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms;
   if (!pool_.semi_sync && pool_.promote_wait_ms > 0 && may_wait) {
     for (int n : pool_.nodes) {
-      if (n == old || Node(n).last.repl.relay_applied) continue;
+      if (n == old || Node(n).last.repl.relay_applied || !OutsideZone(cfg_, pool_, old, n).empty()) continue;
       if (!WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, n, false, true).empty()) continue;
       if (out.chosen >= 0 && ComparePositions(received(n), received(out.chosen)) != 1) continue;
       out.chosen = -1;
@@ -468,6 +506,19 @@ Replacement PoolRound::ChooseInPlaceOf(int old) {
     }
   }
   return out;
+}
+
+// Why nobody replaces old: "no standby is eligible" or, with
+// failover_zones = same and nodes in other zones, "no eligible standby in
+// zone east (db4 in zone west is not considered)"; then each refusal.
+std::string PoolRound::NoneEligibleNote(const Replacement& c, int old, const std::string& none) {
+  std::string out = none;
+  if (!c.other_zones.empty()) {
+    const std::string& zone = cfg_.nodes[static_cast<size_t>(old)].zone;
+    out = "no eligible standby in zone " + zone + " (" + c.other_zones + " " +
+          (c.other_zones.find(',') == std::string::npos ? "is" : "are") + " not considered)";
+  }
+  return out + (c.refusals.empty() ? std::string() : ": " + c.refusals);
 }
 
 std::string PoolRound::AwaitedNote(const Replacement& c, const std::string& before) {
@@ -487,7 +538,10 @@ void PoolRound::ElectInPlaceOf(int old, const std::string& old_what) {
   std::string not_severed;
   if (old >= 0 && Sever(old, &not_severed)) return;
   Replacement c = ChooseInPlaceOf(old);
-  std::string failing = old >= 0 ? Name(old) + " (" + old_what + ") is failing" : std::string();
+  bool set_aside = old >= 0 && !NeverPromoted(cfg_, Node(old), old).empty();
+  std::string failing = old < 0 ? std::string()
+                                : Name(old) + " (" + old_what + ") " +
+                                      (set_aside ? "may not be the writer" : "is failing");
   if (!c.blocked.empty()) {
     pe_.note = "no node can be ACTIVE: " + failing + ": " + c.blocked;
     return;
@@ -498,9 +552,12 @@ void PoolRound::ElectInPlaceOf(int old, const std::string& old_what) {
     return;
   }
   if (c.chosen < 0) {
-    pe_.note = old >= 0 ? "no node can be ACTIVE: " + failing + " and no node is eligible"
-                        : std::string("no node can be ACTIVE: none is healthy");
-    if (!c.refusals.empty()) pe_.note += ": " + c.refusals;
+    if (old >= 0) {
+      pe_.note = "no node can be ACTIVE: " + failing + " and " + NoneEligibleNote(c, old, "no node is eligible");
+    } else {
+      pe_.note = "no node can be ACTIVE: none is healthy";
+      if (!c.refusals.empty()) pe_.note += ": " + c.refusals;
+    }
     return;
   }
   if (old < 0) {
@@ -632,8 +689,9 @@ void PoolRound::Failover(int active) {
     return;
   }
   if (c.chosen < 0) {
-    pe_.note = "ACTIVE " + Name(active) + " is failing but no standby is eligible" +
-               (c.refusals.empty() ? std::string(": no standby") : ": " + c.refusals);
+    pe_.note = "ACTIVE " + Name(active) + " is failing but " +
+               (c.refusals.empty() && c.other_zones.empty() ? std::string("no standby is eligible: no standby")
+                                                             : NoneEligibleNote(c, active, "no standby is eligible"));
     return;
   }
   std::string cause = Name(active) + " " + StatusName(PollLevel(Node(active)));
@@ -650,6 +708,7 @@ void PoolRound::Failback(int active) {
   int primary = pool_.nodes[0];
   if (!pool_.failback || active == primary || pe_.active_by_switchover) return;
   const NodeEval& p = Node(primary);
+  if (!NeverPromoted(cfg_, p, primary).empty()) return;
   if (p.state != State::kStandby || p.offline || Unpolled(p) || Unpolled(Node(active)) ||
       PollLevel(p) != Status::kOk || p.last.outcome != PollOutcome::kOk)
     return;
@@ -995,6 +1054,13 @@ int Evaluation::ActiveOf(const Config& cfg, int pool) const {
   return -1;
 }
 
+std::string NeverPromoted(const Config& cfg, const NodeEval& n, int node) {
+  if (!cfg.nodes[static_cast<size_t>(node)].promote) return "promote = no";
+  if (n.last.repl.configured && n.last.repl.delay_s > 0)
+    return "delayed replica (SQL_Delay " + std::to_string(n.last.repl.delay_s) + "s)";
+  return "";
+}
+
 std::string WhyNotEligible(const Config& cfg, const Evaluation& ev, int pool, int active, int node,
                            bool caught_up) {
   // A planned switchover moves the writer only to a STANDBY.
@@ -1030,7 +1096,8 @@ int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::s
       return -1;
     }
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    std::string no = ne.state == State::kStandby ? "" : std::string("is ") + StateName(ne.state);
+    std::string no = NeverPromoted(cfg, ne, n);
+    if (no.empty() && ne.state != State::kStandby) no = std::string("is ") + StateName(ne.state);
     if (no.empty() && Unpolled(ne)) no = "was not polled in the last round (a monitor problem)";
     if (no.empty() && !ne.errant.empty()) no = "errant: " + ne.errant;
     if (no.empty() && PollLevel(ne) >= cfg.pools[static_cast<size_t>(p)].failover_at) no = "is failing";
@@ -1046,7 +1113,8 @@ int ChooseSwitchoverTarget(const Config& cfg, const Evaluation& ev, const std::s
   for (int n : cfg.pools[static_cast<size_t>(p)].nodes) {
     if (n == active) continue;
     const NodeEval& ne = ev.nodes[static_cast<size_t>(n)];
-    if (ne.state == State::kStandby && !Unpolled(ne) && ne.status <= Status::kInfo && ne.last.repl.configured &&
+    if (ne.state == State::kStandby && NeverPromoted(cfg, ne, n).empty() && !Unpolled(ne) &&
+        ne.status <= Status::kInfo && ne.last.repl.configured &&
         SameAddress(ne.last.repl.source, cfg.nodes[static_cast<size_t>(active)].address) &&
         ne.last.repl.sql_running && ne.last.repl.sql_errno == 0)
       return n;
@@ -1309,6 +1377,7 @@ std::string WhyReloadRefused(const Config& old_cfg, const Evaluation& old_ev, co
     std::string what = n < 0                                 ? "removes it"
                        : new_cfg.PoolOfNode(n) != new_pool   ? "moves it out of the pool"
                        : !(new_cfg.nodes[static_cast<size_t>(n)].address == node.address) ? "changes its address"
+                       : !new_cfg.nodes[static_cast<size_t>(n)].promote                     ? "says promote = no"
                                                                                             : "";
     if (!what.empty())
       return "node " + node.name + " is the ACTIVE of pool " + pool + " and the new configuration " + what +

@@ -193,6 +193,12 @@ PoolMemory RememberPools(const Config& cfg, const Evaluation& ev);
 Evaluation Evaluate(const Config& cfg, const Evaluation& prev, const RoundInput& in,
                     std::vector<CommandResult>* results);
 
+// Why node may never become the writer, whatever the moment: the operator
+// said so (promote = no), or its last poll shows a delayed replica
+// (SQL_Delay: a guard against a bad statement, behind on purpose). "" when
+// it may. Failovers, elections, failback and switchovers all ask it.
+std::string NeverPromoted(const Config& cfg, const NodeEval& n, int node);
+
 // Why node may not be promoted to replace the ACTIVE node `active` now;
 // empty if it may. Exposed for mppctl switchover and the tests.
 // caught_up: the target's catch-up was just seen on live connections (a

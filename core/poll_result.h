@@ -58,7 +58,10 @@ struct ReplicationStatus {
   int io_errno = 0;
   int sql_errno = 0;
   std::string io_error, sql_error;
-  int64_t lag_s = -1;          // Seconds_Behind_Master; -1 when NULL
+  // Seconds_Behind_Master beyond its delay (0 for a delayed replica exactly
+  // as far behind as configured); -1 when NULL.
+  int64_t lag_s = -1;
+  int64_t delay_s = 0;         // SQL_Delay (MASTER_DELAY): such a replica is never promoted
   bool relay_applied = false;  // everything received has been executed
   ReplicationPosition received;
   // Its replication filters, "replicate-ignore-db=scratch; ..." ("" when

@@ -93,7 +93,12 @@ std::string StatusTable(const Config& cfg, const Evaluation& ev, int64_t now_ms)
                AddressText(cfg.nodes[static_cast<size_t>(n)].address).c_str(), Lag(ne).c_str(),
                Age(now_ms, ne.since_ms).c_str());
       out += line;
-      out += ne.reason.empty() ? "-" : Printable(ne.reason);
+      // A node that may never be the writer says so, so that nobody
+      // counts on it at a failover.
+      std::string never = NeverPromoted(cfg, ne, n);
+      std::string reason = ne.reason;
+      if (!never.empty()) reason += (reason.empty() ? "" : "; ") + std::string("never promoted: ") + never;
+      out += reason.empty() ? "-" : Printable(reason);
       out += "\n";
     }
     // Where MPP makes the databases follow the decision: what it wants of
@@ -150,6 +155,8 @@ std::string StatusJson(const Config& cfg, const Evaluation& ev) {
              "\",\"state\":\"" + StateName(ne.state) + "\",\"status\":\"" + StatusName(ne.status) +
              "\",\"address\":" + JsonString(AddressText(nc.address)) +
              ",\"lag\":" + (ne.last.repl.configured && ne.last.repl.lag_s >= 0 ? std::to_string(ne.last.repl.lag_s) : "null") +
+             ",\"delay\":" + std::to_string(ne.last.repl.configured ? ne.last.repl.delay_s : 0) +
+             ",\"never_promoted\":" + JsonString(NeverPromoted(cfg, ne, n)) +
              ",\"since_ms\":" + std::to_string(ne.since_ms) + ",\"reason\":" + JsonString(ne.reason) +
              ",\"read_only\":" + (ne.last.outcome == PollOutcome::kOk ? (ne.last.read_only ? "true" : "false") : "null") +
              ",\"poll\":" + JsonString(PollOutcomeName(ne.last.outcome)) +

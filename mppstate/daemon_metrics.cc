@@ -244,7 +244,8 @@ void DaemonMetrics::RenderNodes(const Config& cfg, const Evaluation& ev, Metrics
   for (const NodeRow& r : rows)
     if (node(r).last.outcome == PollOutcome::kOk)
       out->Sample("mpp_node_read_only", r.labels, Flag(node(r).last.read_only));
-  out->Family("mpp_node_replication_lag_seconds", MetricType::kGauge, "Seconds_Behind_Master of the last poll.");
+  out->Family("mpp_node_replication_lag_seconds", MetricType::kGauge,
+              "Seconds_Behind_Master of the last poll, beyond SQL_Delay for a delayed replica.");
   for (const NodeRow& r : rows) {
     const PollResult& p = node(r).last;
     if (p.outcome == PollOutcome::kOk && p.repl.configured && p.repl.lag_s >= 0)

@@ -7,10 +7,11 @@ namespace {
 
 // What the IO thread received (MariaDB's Gtid_IO_Pos), while it replicates
 // by GTID: a relay log can hold transactions not applied yet.
-bool ReadReceived(Session* s, std::vector<Gtid>* out, std::string* err) {
+bool ReadReceived(Session* s, std::vector<Gtid>* out, int64_t* delay_s, std::string* err) {
   Table t;
   out->clear();
   if (!s->Run(s->ShowStatus(), &t, err)) return false;
+  *delay_s = t.rows.empty() ? 0 : atoll(t.Get(0, {"SQL_Delay"}).c_str());
   std::string using_gtid = t.Get(0, {"Using_Gtid"});
   if (t.rows.empty() || using_gtid.empty() || using_gtid == "No") return true;
   if (!ParseGtidList(t.Get(0, {"Gtid_IO_Pos"}), out)) {
@@ -36,13 +37,14 @@ bool ReadHoldings(Session* s, Holdings* out, std::string* err) {
     out->last = LastGtidPerDomain(binlog, applied);
     out->text = GtidListText(out->last);
     Table row = t;
-    if (!ReadReceived(s, &received, err)) return false;
+    if (!ReadReceived(s, &received, &out->delay_s, err)) return false;
     t = row;
     // Every GTID it holds: the last of each domain and server_id in its
     // binlog (an errant one hides behind a later GTID of the same domain
     // in gtid_binlog_pos), what it applied and what it received.
-    out->held = state;
-    out->held.insert(out->held.end(), applied.begin(), applied.end());
+    out->kept = state;
+    out->kept.insert(out->kept.end(), applied.begin(), applied.end());
+    out->held = out->kept;
     out->held.insert(out->held.end(), received.begin(), received.end());
   } else {
     if (!s->Run("SELECT @@read_only, @@gtid_executed", &t, err)) return false;

@@ -4,6 +4,8 @@
 // Thread-safety: as Session.
 #pragma once
 
+#include <stdint.h>
+
 #include <string>
 #include <vector>
 
@@ -18,6 +20,8 @@ struct Holdings {
   bool read_only = true;
   std::vector<Gtid> last;  // MariaDB: the last it applied or wrote, per domain
   std::vector<Gtid> held;  // MariaDB: every GTID it holds, applied, written or received
+  std::vector<Gtid> kept;  // MariaDB: its binlog and what it applied: what a re-pointing keeps
+  int64_t delay_s = 0;     // SQL_Delay: its relay log holds, by design, what it has not applied
   std::string text;        // `last` as sent to the source, and for messages
 
   bool operator!=(const Holdings& o) const { return text != o.text || GtidListText(held) != GtidListText(o.held); }

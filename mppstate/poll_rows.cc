@@ -101,9 +101,13 @@ void ReadReplicationRow(const NamedRow& row, bool mariadb, const std::string& gt
   repl->sql_errno = static_cast<int>(row.Number({"Last_SQL_Errno"}));
   repl->io_error = row.Text({"Last_IO_Error"});
   repl->sql_error = row.Text({"Last_SQL_Error"});
+  repl->delay_s = static_cast<int64_t>(row.Number({"SQL_Delay"}));
   const char* lag = row.Get({"Seconds_Behind_Master", "Seconds_Behind_Source"});
   uint64_t lag_v = 0;
   repl->lag_s = lag != nullptr && ParseU64(lag, &lag_v) ? static_cast<int64_t>(lag_v) : -1;
+  // A delayed replica (MASTER_DELAY) is as far behind as configured when
+  // healthy: its lag is what it is behind beyond its delay.
+  if (repl->lag_s > 0 && repl->delay_s > 0) repl->lag_s = std::max<int64_t>(0, repl->lag_s - repl->delay_s);
 
   repl->received.file = row.Text({"Master_Log_File", "Source_Log_File"});
   repl->received.pos = row.Number({"Read_Master_Log_Pos", "Read_Source_Log_Pos"});

@@ -180,7 +180,8 @@ class LivenessWatch(Background):
                        server was last seen with (the writer), while its
                        own last one is on some other server too (no tail
                        of its own: a demoted ex-writer awaiting its rewind
-                       has one).
+                       has one); never one of `never_promoted` (promote =
+                       no).
 
     gaps: [(start, end, eligible_seen)] each stretch without a writable
     ACTIVE (end None while open). violations: one dict per stretch in which
@@ -189,7 +190,7 @@ class LivenessWatch(Background):
     seen when the bound passed."""
 
     def __init__(self, cluster, state_path, watch_login, check_query, pool="main",
-                 period=0.1, timeout=0.5, bound=10.0):
+                 period=0.1, timeout=0.5, bound=10.0, never_promoted=()):
         n = len(cluster.nodes)
         super().__init__([(i,) for i in range(1, n + 1)] + [(0,)])
         self.cluster = cluster
@@ -200,6 +201,7 @@ class LivenessWatch(Background):
         self.period = period
         self.timeout = timeout
         self.bound = bound
+        self.never_promoted = set(never_promoted)
         self.fresh = max(1.0, 2 * timeout)
         self.views = {i: (0.0, None) for i in range(1, n + 1)}  # (when, reading or None)
         self.last = {}  # i: its last reading, kept while i does not answer
@@ -289,7 +291,7 @@ class LivenessWatch(Background):
                 # Diverged unless it holds everything, or another server
                 # holds its last transaction.
                 ok = self._replica_ok(r["slave"]) and (holds_all or shared)
-            if ok:
+            if ok and self.cluster.node(i).name not in self.never_promoted:
                 out.append(self.cluster.node(i).name)
         return out
 

@@ -13,7 +13,8 @@ doc/replication.md, not a script:
   - mppstate never exits unless the campaign stops it, and exits 0 when
     it does (SIGTERM);
   - whenever some node is healthy and eligible, the pool has a writable
-    ACTIVE within 10 s.
+    ACTIVE within 10 s;
+  - db3, which has promote = no, is never ACTIVE and never writable.
 """
 
 import copy
@@ -28,8 +29,14 @@ INTERVAL_S = 0.25
 SAMPLE_S = 0.05
 LIVENESS_S = 10.0
 
+# A node that may never be the writer, though it replicates and
+# acknowledges like the others (doc/pool-logic.md, "Eligible to replace the
+# writer").
+NEVER_PROMOTED = "db3"
+
 CONFIG = {"global": {"connect_timeout": "1s", "check_query": CHECK_QUERY},
-          "pool main": {"semi_sync": "yes", "rewind": "yes", "election_timeout": "1s"}}
+          "pool main": {"semi_sync": "yes", "rewind": "yes", "election_timeout": "1s"},
+          "node " + NEVER_PROMOTED: {"promote": "no"}}
 
 # As doc/replication.md recommends for every node: a server that crashed
 # while commits waited for an acknowledgement truncates them at its start.
@@ -97,7 +104,8 @@ def test_a_random_fault_campaign_keeps_every_invariant(cluster, mppstate, log, n
     log("seed %d" % seed)
     c, m, watch_login, filler = start(cluster, mppstate)
     with StateWatch(m) as watch, ReadOnlyWatch(c, watch_login, period=SAMPLE_S) as ro, \
-            LivenessWatch(c, m.state_path, watch_login, CHECK_QUERY, bound=LIVENESS_S) as live, \
+            LivenessWatch(c, m.state_path, watch_login, CHECK_QUERY, bound=LIVENESS_S,
+                          never_promoted=(NEVER_PROMOTED,)) as live, \
             Writer(c, m.state_path) as writer:
         campaign = Campaign(c, m, watch, random.Random(seed), log, filler_login=filler)
         try:
@@ -122,6 +130,10 @@ def test_a_random_fault_campaign_keeps_every_invariant(cluster, mppstate, log, n
     problems += ["two rw dests up at %.1fs: %s" % (t - campaign.t0, up) for t, up in watch.two_writers[:5]]
     problems += ["%s writable together for %.2fs at %.1fs" % (" and ".join(names), seconds, t - campaign.t0)
                  for t, seconds, names in overlaps if seconds > INTERVAL_S + SAMPLE_S]
+    problems += ["%s (promote = no) ACTIVE at %.1fs" % (NEVER_PROMOTED, t - campaign.t0)
+                 for t, names in watch.actives if NEVER_PROMOTED in names][:5]
+    problems += ["%s (promote = no) writable at %.1fs" % (NEVER_PROMOTED, t - campaign.t0)
+                 for t, v in ro.changes[NEVER_PROMOTED] if v == 0][:5]
     problems += ["a node was healthy and eligible, but the pool had no writable ACTIVE within %g s: %s"
                  % (LIVENESS_S, p) for p in live_problems]
     if active is not None:

@@ -509,6 +509,49 @@ TEST_CASE("Config: semi_sync is off unless set, and needs manage_replication") {
         std::vector<std::string>{"bad.ini:4: manage_replication: 'maybe' is not yes or no"});
 }
 
+// A pool of three nodes with the given [pool] keys and [node] keys of each.
+std::string PromotionText(const std::string& pool, const std::string& db1, const std::string& db2,
+                          const std::string& db3) {
+  return "[pool main]\nnodes = db1, db2, db3\n" + pool + "[node db1]\naddress = 127.0.0.1:3306\n" + db1 +
+         "[node db2]\naddress = 127.0.0.1:3307\n" + db2 + "[node db3]\naddress = 127.0.0.1:3308\n" + db3;
+}
+
+TEST_CASE("Config: promote is yes unless set; zones and failover_zones") {
+  Config cfg;
+  std::vector<std::string> errors;
+  REQUIRE(ParseConfig(PromotionText("failover_zones = same\n", "zone = east\n", "zone = east\npromote = no\n",
+                                    "zone = west\n"),
+                      "good.ini", &cfg, &errors));
+  CHECK(cfg.nodes[0].promote);
+  CHECK_FALSE(cfg.nodes[1].promote);
+  CHECK(cfg.nodes[1].zone == "east");
+  CHECK(cfg.nodes[2].zone == "west");
+  CHECK(cfg.pools[0].failover_same_zone);
+  REQUIRE(ParseConfig(PromotionText("", "", "", ""), "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.pools[0].failover_same_zone);
+  CHECK(cfg.nodes[2].zone.empty());
+  REQUIRE(ParseConfig(PromotionText("failover_zones = any\n", "", "", ""), "good.ini", &cfg, &errors));
+  CHECK_FALSE(cfg.pools[0].failover_same_zone);
+}
+
+TEST_CASE("Config: bad promotion rules are errors with their lines") {
+  CHECK(Errors(PromotionText("", "promote = never\n", "", "")) ==
+        std::vector<std::string>{"bad.ini:5: promote: 'never' is not yes or no"});
+  CHECK(Errors(PromotionText("", "zone = east side\n", "", "")) ==
+        std::vector<std::string>{"bad.ini:5: zone: 'east side' is not letters, digits, '_', '-' or '.'"});
+  CHECK(Errors(PromotionText("failover_zones = near\n", "", "", "")) ==
+        std::vector<std::string>{"bad.ini:3: failover_zones: 'near' is not same or any"});
+  // No node may become the writer.
+  CHECK(Errors(PromotionText("", "promote = no\n", "promote = no\n", "promote = no\n")) ==
+        std::vector<std::string>{"bad.ini:1: pool 'main': no node may be promoted (every node has promote = no)"});
+  // failback returns to a PRIMARY that may not be the writer.
+  CHECK(Errors(PromotionText("failback = yes\n", "promote = no\n", "", "")) ==
+        std::vector<std::string>{"bad.ini:3: failback = yes returns to the PRIMARY db1, which has promote = no"});
+  // A failover that stays in the failed writer's zone needs every zone.
+  CHECK(Errors(PromotionText("failover_zones = same\n", "zone = east\n", "", "")) ==
+        std::vector<std::string>{"bad.ini:3: failover_zones = same needs a zone on every node; without one: db2, db3"});
+}
+
 TEST_CASE("Config: rewind is off unless set, and needs semi_sync") {
   Config cfg;
   std::vector<std::string> errors;

@@ -21,6 +21,8 @@ struct StandbyFacts {
 
 struct Facts {
   bool semi_sync = false;
+  int never = -1;    // a standby with promote = no (1..3: db2..db4), or -1
+  int delayed = -1;  // a standby with MASTER_DELAY, or -1
   std::vector<StandbyFacts> standbys;  // db2, db3, db4
 };
 
@@ -28,6 +30,8 @@ Facts Draw(std::mt19937_64& rng, const Sim& s) {
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   Facts f;
   f.semi_sync = pick(3) == 0;
+  if (pick(4) == 0) f.never = 1 + pick(3);
+  if (pick(5) == 0) f.delayed = 1 + pick(3);
   for (int i = 0; i < 3; ++i) {
     StandbyFacts sf;
     const PollOutcome unclean[] = {PollOutcome::kOk, PollOutcome::kTimeout, PollOutcome::kTooManyConnections,
@@ -41,6 +45,7 @@ Facts Draw(std::mt19937_64& rng, const Sim& s) {
     if (pick(5) == 0) p.repl.sql_running = false;
     if (pick(6) == 0) p.repl.sql_errno = 1062;
     if (pick(4) == 0) p.repl.relay_applied = false;
+    if (static_cast<int>(i) + 1 == f.delayed) p.repl.delay_s = 3600;
     if (pick(8) == 0) p = Sim::Failed(pick(2) == 0 ? PollOutcome::kRefused : PollOutcome::kTimeout);
     sf.after = p;
     f.standbys.push_back(sf);
@@ -54,6 +59,7 @@ void Configure(Sim& s, const Facts& f) {
     p.manage_replication = true;
     p.semi_sync = f.semi_sync;
   }
+  if (f.never >= 0) s.cfg.nodes[static_cast<size_t>(f.never)].promote = false;
 }
 
 void Crash(Sim& s, const Facts& f) {
@@ -110,9 +116,12 @@ TEST_CASE("Eligibility property: a failover and a start-up election choose alike
                " sql " + std::to_string(sf.after.repl.sql_running) + "/" + std::to_string(sf.after.repl.sql_errno) +
                " applied " + std::to_string(sf.after.repl.relay_applied) + " got " +
                std::to_string(sf.after.repl.received.gtid.count("0") ? sf.after.repl.received.gtid.at("0") : 0) + "]";
-    INFO("case " << i << std::string(f.semi_sync ? " semi_sync" : "") << facts);
+    INFO("case " << i << std::string(f.semi_sync ? " semi_sync" : "") << " never " << f.never << " delayed "
+                  << f.delayed << facts);
     INFO("running: " << running.ev.pools[0].note << "; restarted: " << restarted.ev.pools[0].note);
     CHECK(a == b);
+    // Never a node that may not be the writer.
+    CHECK((a < 0 || (a != f.never && a != f.delayed)));
     if (a >= 0) {
       ++chosen;
       continue;

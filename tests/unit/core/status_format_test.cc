@@ -99,6 +99,22 @@ TEST_CASE("StatusTable: LAG is the replica's last lag, '-' when unknown or not a
   CHECK(Row(t.Table(), "db2")[5] == "-");
 }
 
+TEST_CASE("Status: a node that may never be the writer says why; a delayed replica's lag is beyond its delay") {
+  Small t;
+  t.N("db2").last.repl.delay_s = 3600;
+  t.N("db2").last.repl.lag_s = 0;
+  t.N("db2").reason.clear();
+  std::vector<std::string> row = Row(t.Table(), "db2");
+  CHECK(row[5] == "0s");
+  CHECK(t.Table().find("never promoted: delayed replica (SQL_Delay 3600s)\n") != std::string::npos);
+  CHECK(StatusJson(t.s.cfg, t.s.ev).find("\"lag\":0,\"delay\":3600,\"never_promoted\":\"delayed replica (SQL_Delay "
+                                         "3600s)\"") != std::string::npos);
+  t.N("db2").last.repl.delay_s = 0;
+  t.s.cfg.nodes[static_cast<size_t>(t.s.Node("db2"))].promote = false;
+  t.N("db2").reason = "lag 12s > max_lag 10s";
+  CHECK(t.Table().find("lag 12s > max_lag 10s; never promoted: promote = no\n") != std::string::npos);
+}
+
 TEST_CASE("StatusTable: SINCE counts from now_ms in seconds, minutes, then hours") {
   Small t;
   struct Case {
@@ -125,11 +141,11 @@ TEST_CASE("StatusJson: the same facts for scripts, reasons escaped") {
         "{\"seq\":42,\"time_ms\":1700000099750,\"isolated\":false,\"pools\":["
         "{\"name\":\"main\",\"note\":\"\",\"nodes\":["
         "{\"name\":\"db1\",\"type\":\"PRIMARY\",\"state\":\"ACTIVE\",\"status\":\"OK\","
-        "\"address\":\"127.0.0.1:3301\",\"lag\":null,\"since_ms\":1700000010000,\"reason\":\"\","
+        "\"address\":\"127.0.0.1:3301\",\"lag\":null,\"delay\":0,\"never_promoted\":\"\",\"since_ms\":1700000010000,\"reason\":\"\","
         "\"read_only\":false,\"poll\":\"ok\",\"wanted\":\"\",\"seen\":\"writable, replicates from nobody\","
         "\"topology_error\":\"\"},"
         "{\"name\":\"db2\",\"type\":\"SECONDARY\",\"state\":\"STANDBY\",\"status\":\"OK\","
-        "\"address\":\"127.0.0.1:3302\",\"lag\":3,\"since_ms\":1699989300000,\"reason\":"
+        "\"address\":\"127.0.0.1:3302\",\"lag\":3,\"delay\":0,\"never_promoted\":\"\",\"since_ms\":1699989300000,\"reason\":"
         "\"say \\\"hi\\\"\\\\ now\\u000a\\u0001(1045)\",\"read_only\":true,\"poll\":\"ok\",\"wanted\":\"\","
         "\"seen\":\"read_only, replica of db1 (IO yes, SQL yes)\",\"topology_error\":\"\"}]}],"
         "\"vs\":["
@@ -147,7 +163,7 @@ TEST_CASE("StatusJson: a node not polled has no lag and no read_only, and isolat
   t.N("db2").last = PollResult();
   std::string json = StatusJson(t.s.cfg, t.s.ev);
   CHECK(json.find("\"isolated\":true") != std::string::npos);
-  CHECK(json.find("\"lag\":null,\"since_ms\":1699989300000") != std::string::npos);
+  CHECK(json.find("\"lag\":null,\"delay\":0,\"never_promoted\":\"\",\"since_ms\":1699989300000") != std::string::npos);
   CHECK(json.find("\"read_only\":null,\"poll\":\"not polled yet\"") != std::string::npos);
 }
 
