@@ -457,9 +457,13 @@ void PoolRound::Elect() {
 Replacement PoolRound::ChooseInPlaceOf(int old) {
   Replacement out;
   auto received = [&](int n) -> const ReplicationPosition& { return Node(n).last.repl.received; };
+  // failover_zones binds a failover: a writer set aside because it may not
+  // be one (promote = no) has not failed, and is replaced as a switchover
+  // would, in any zone.
+  int zone_of = old >= 0 && NeverPromoted(cfg_, Node(old), old).empty() ? old : -1;
   for (int n : pool_.nodes) {
     if (n == old) continue;
-    std::string outside = OutsideZone(cfg_, pool_, old, n);
+    std::string outside = OutsideZone(cfg_, pool_, zone_of, n);
     if (!outside.empty()) {
       out.other_zones += (out.other_zones.empty() ? "" : ", ") + outside;
       continue;
@@ -478,7 +482,7 @@ Replacement PoolRound::ChooseInPlaceOf(int old) {
       return out;
     }
     if (most >= 0 && (out.chosen < 0 || ComparePositions(received(most), received(out.chosen)) == 1)) {
-      std::string no = OutsideZone(cfg_, pool_, old, most);
+      std::string no = OutsideZone(cfg_, pool_, zone_of, most);
       if (!no.empty()) no = "in zone " + cfg_.nodes[static_cast<size_t>(most)].zone + " (failover_zones = same)";
       if (no.empty()) no = WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, most, false, true);
       out.chosen = -1;
@@ -496,7 +500,7 @@ Replacement PoolRound::ChooseInPlaceOf(int old) {
   bool may_wait = in_.mono_ms - pe_.trouble_since_mono_ms < pool_.promote_wait_ms;
   if (!pool_.semi_sync && pool_.promote_wait_ms > 0 && may_wait) {
     for (int n : pool_.nodes) {
-      if (n == old || Node(n).last.repl.relay_applied || !OutsideZone(cfg_, pool_, old, n).empty()) continue;
+      if (n == old || Node(n).last.repl.relay_applied || !OutsideZone(cfg_, pool_, zone_of, n).empty()) continue;
       if (!WhyNotEligibleToReplace(cfg_, ev_, pool_index_, old, n, false, true).empty()) continue;
       if (out.chosen >= 0 && ComparePositions(received(n), received(out.chosen)) != 1) continue;
       out.chosen = -1;

@@ -103,7 +103,8 @@ void PlanPool(const Config& cfg, const Evaluation& ev, int p, std::vector<Topolo
   for (int n : pe.severing) {
     TopologyStep sever = MakeStep(TopologyStepKind::kSever, p, n, pe.severing_from);
     sever.semi_sync = pool.semi_sync;
-    sever.why = name(pe.severing_from) + " is failing: " + name(n) +
+    bool set_aside = !NeverPromoted(cfg, ev.nodes[static_cast<size_t>(pe.severing_from)], pe.severing_from).empty();
+    sever.why = name(pe.severing_from) + (set_aside ? " may not be the writer: " : " is failing: ") + name(n) +
                 " stops receiving from it before a new writer is chosen";
     out->push_back(sever);
   }

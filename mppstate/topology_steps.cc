@@ -272,11 +272,14 @@ bool ReplicationLogin(const Config& cfg, const NodeConfig& node, ClientOptions* 
 
 // Divergence as an attachment sees it: what the node received counts (a
 // relay log holding a transaction the source lacks would be deleted), but
-// for a delayed replica, whose relay log holds by design what it has not
-// applied, only what it keeps: a failover to a node that received less
-// than it must not cost the pool its guard against a bad statement.
-bool DivergedForAttach(Session* src, const std::string& name, Holdings h, std::string* why, std::string* err) {
-  if (h.delay_s > 0) h.held = h.kept;
+// for a delayed replica of an asynchronous pool, whose relay log holds by
+// design what it has not applied, only what it keeps: a failover to a node
+// that received less than it must not cost the pool its guard against a
+// bad statement. With semi_sync its relay log may hold the only copy of an
+// acknowledged commit, and counts like any other.
+bool DivergedForAttach(Session* src, const std::string& name, Holdings h, bool semi_sync, std::string* why,
+                       std::string* err) {
+  if (h.delay_s > 0 && !semi_sync) h.held = h.kept;
   return Divergence(src, name, h, why, err);
 }
 
@@ -298,7 +301,7 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
     return StepOutcome{false, node.name + " has diverged: a rewind of it was cut off (" + pending + ")", true};
   Holdings h;
   std::string why;
-  if (!ReadHoldings(&s, &h, &err) || !DivergedForAttach(&src, node.name, h, &why, &err)) return Fail(err);
+  if (!ReadHoldings(&s, &h, &err) || !DivergedForAttach(&src, node.name, h, semi_sync, &why, &err)) return Fail(err);
   if (!why.empty()) return StepOutcome{false, why, true};
   // A writable node could take a write the check has not seen.
   if (!h.read_only) return Fail(node.name + ": writable, not attached before it is fenced");
@@ -322,13 +325,13 @@ StepOutcome Attach(const Config& cfg, const NodeConfig& node, const NodeConfig& 
   if (!ReadHoldings(&s, &now, &err)) return Fail(err);
   if (now != h) {
     h = now;
-    if (!DivergedForAttach(&src, node.name, h, &why, &err)) return Fail(err);
+    if (!DivergedForAttach(&src, node.name, h, semi_sync, &why, &err)) return Fail(err);
     if (!why.empty()) return StepOutcome{false, why, true};
   }
   // What a delayed replica's relay log held and the source lacks is
   // deleted by the re-pointing: said, since nothing else will.
   std::string dropped;
-  if (h.delay_s > 0 && !Divergence(&src, node.name, h, &dropped, &err)) return Fail(err);
+  if (h.delay_s > 0 && !semi_sync && !Divergence(&src, node.name, h, &dropped, &err)) return Fail(err);
   if (!dropped.empty()) dropped = " (delayed replica: its relay log, not applied, held what " + source.name +
                                   " lacks, now deleted: " + dropped.substr(dropped.find(": ") + 2) + ")";
 

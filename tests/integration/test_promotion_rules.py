@@ -5,6 +5,7 @@ received the most of a writer that died; `failover_zones = same` keeps a
 failover in the failed writer's zone.
 """
 
+import signal
 import time
 
 from replication_lib import managed, source_of, until
@@ -89,6 +90,50 @@ def test_a_delayed_replica_and_a_promote_no_node_that_received_the_most_are_pass
         assert r.returncode == 1, "switchover to %s: %r" % (target, r)
         assert why in r.stderr, r.stderr
     assert m.state()["nodes"]["db3"]["state"] == "ACTIVE"
+
+
+def status(c, i, variable):
+    return int(c.sql_dicts(i, "SHOW GLOBAL STATUS LIKE '%s'" % variable)[0]["Value"])
+
+
+def test_with_semi_sync_a_delayed_replica_holding_an_acknowledged_commit_is_not_repointed(cluster, mppstate):
+    # With semi_sync a delayed replica acknowledges like any replica: its
+    # relay log may hold the only copy of an acknowledged commit. Here it
+    # does, and it hangs at the failover: when it answers again it is
+    # FAIL, diverged, its relay log kept, never re-pointed.
+    c = cluster(3)
+    c.write(1, "before")
+    cfg = managed(c, interval="300ms", extra={"pool main": {"semi_sync": "yes", "election_timeout": "1s"}})
+    c.wait_replicated()
+    delay_replica(c, 3)
+    m = mppstate(c, cfg)
+    m.wait(lambda s: s["nodes"]["db1"]["state"] == "ACTIVE" and s["nodes"]["db2"]["state"] == "STANDBY" and
+           s["nodes"]["db3"]["state"] == "STANDBY", timeout=30, what="db1 ACTIVE, db2 and db3 STANDBY")
+    until(lambda: status(c, 1, "Rpl_semi_sync_master_clients") == 2, 30, "two semi-sync replicas of db1")
+    # mppstate stopped while db2 stops receiving: db3 alone acknowledges
+    # the next commit.
+    m.proc.send_signal(signal.SIGSTOP)
+    try:
+        c.sql(2, "STOP SLAVE IO_THREAD")
+        yes = status(c, 1, "Rpl_semi_sync_master_yes_tx")
+        c.write(1, "acked")
+        assert status(c, 1, "Rpl_semi_sync_master_yes_tx") == yes + 1, "the commit was acknowledged"
+        last = c.value(1, "@@gtid_binlog_pos")
+        until(lambda: gtid_io_pos(c, 3) == last, 5, "db3 received " + last)
+        assert gtid_io_pos(c, 2) != last, "db2 did not receive it"
+        c.sigstop(3)
+        c.kill9(1)
+    finally:
+        m.proc.send_signal(signal.SIGCONT)
+    try:
+        m.wait_active("db2", timeout=40)
+    finally:
+        c.sigcont(3)
+    m.wait(lambda s: s["nodes"]["db3"]["reason"].startswith("diverged"), timeout=40, what="db3 diverged")
+    time.sleep(1)  # rounds in which an attachment would re-point it
+    assert source_of(c, 3) != "db2", "db3 is not re-pointed"
+    assert gtid_io_pos(c, 3) == last, "db3 still holds the acknowledged commit " + last
+    assert c.slave_status(3).get("SQL_Delay") == str(DELAY)
 
 
 def zones_pool(cluster, mppstate, failover_zones):

@@ -114,6 +114,25 @@ TEST_CASE("Promotion rules: with semi_sync, a never-promoted replica that receiv
   CHECK(s.St("db3") == State::kActive);
 }
 
+TEST_CASE("Promotion rules: the operator ends such a wait with promote = yes and a reload") {
+  Sim s = Running(RulesText(3, {{"db2", "promote = no\n"}}), -1, true);
+  CrashWriter(s, {{"db2", 120}, {"db3", 100}});
+  s.Rounds(4);
+  REQUIRE(s.St("db1") == State::kActive);
+  Config yes = ParseOrDie(RulesText(3, {}));
+  for (PoolConfig& p : yes.pools) {  // as Running() set them
+    p.manage_read_only = true;
+    p.manage_replication = true;
+    p.semi_sync = true;
+  }
+  REQUIRE(WhyReloadRefused(s.cfg, s.ev, yes).empty());
+  s.ev = RemapEvaluation(s.cfg, s.ev, yes);
+  s.cfg = yes;
+  s.Rounds(2);
+  CHECK(s.St("db2") == State::kActive);
+  CHECK(s.St("db1") == State::kFail);
+}
+
 TEST_CASE("Promotion rules: a start-up election never elects a never-promoted node, and replaces such a writer") {
   SUBCASE("recorded ACTIVE with promote = no: replaced as a failover would, and demoted") {
     Sim s(RulesText(3, {{"db1", "promote = no\n"}}), {{"db1", State::kActive}});
@@ -258,6 +277,22 @@ TEST_CASE("Promotion rules: a start-up election in place of a writer that is gon
   s.W("db2") = Sim::SourceLost(s.Replica("db1", 100));
   s.Rounds(5);
   CHECK(s.St("db2") == State::kActive);
+}
+
+TEST_CASE("Promotion rules: a promote = no writer alone in its zone is replaced from any zone at start") {
+  // It has not failed: failover_zones binds failovers, not its replacement.
+  std::map<std::string, std::string> zones = {
+      {"db1", "zone = east\npromote = no\n"}, {"db2", "zone = west\n"}, {"db3", "zone = west\n"}};
+  for (bool recorded : {true, false}) {
+    CAPTURE(recorded);
+    std::vector<std::pair<std::string, State>> memory;
+    if (recorded) memory.push_back({"db1", State::kActive});
+    Sim s(RulesText(3, zones, "failover_zones = same\n"), memory);
+    s.HealthyPool();
+    s.Rounds(3);
+    CHECK(s.St("db2") == State::kActive);
+    CHECK(s.N("db1").demoted);
+  }
 }
 
 TEST_CASE("Promotion rules: with semi_sync, a replica in another zone that received the most blocks the failover") {
